@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import { InvalidArgument } from '../core/errors.js';
+import type { Engine } from '../engine/index.js';
+
+/**
+ * What a route handler sees. Handlers decode the request, call the engine and encode the
+ * answer; a hijacked request (attach, exec start) carries the raw connection instead of `res`.
+ */
+export interface Ctx {
+  engine: Engine;
+  req: IncomingMessage;
+  params: Record<string, string | undefined>;
+  query: URLSearchParams;
+  apiVersion: number;
+  /** Set for ordinary requests. */
+  res?: ServerResponse;
+  /** Set when the client asked to upgrade the connection (docker attach / exec). */
+  hijack?: { socket: Duplex; head: Buffer };
+}
+
+export type Handler = (ctx: Ctx) => Promise<void>;
+
+export function param(ctx: Ctx, name: string): string {
+  const v = ctx.params[name];
+  if (v === undefined || v === '') throw new InvalidArgument(`missing path parameter ${name}`);
+  return decodeURIComponent(v);
+}
+
+export function boolQuery(q: URLSearchParams, name: string, dflt = false): boolean {
+  const v = q.get(name);
+  if (v === null || v === '') return dflt;
+  return !['0', 'false', 'False', 'no'].includes(v);
+}
+
+export function intQuery(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgument(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+/** Docker's `filters` query parameter: `{"label":{"a=b":true}}` or `{"label":["a=b"]}`. */
+export function filtersQuery(q: URLSearchParams): Map<string, string[]> {
+  const raw = q.get('filters');
+  const out = new Map<string, string[]>();
+  if (raw === null || raw === '') return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new InvalidArgument(`invalid filter: ${raw}`);
+  }
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (Array.isArray(v)) out.set(k, v.map(String));
+    else if (v !== null && typeof v === 'object') out.set(k, Object.keys(v));
+    else out.set(k, [String(v)]);
+  }
+  return out;
+}
+
+export async function readBody(req: Readable, head?: Buffer, length?: number): Promise<Buffer> {
+  const chunks: Buffer[] = head && head.length > 0 ? [head] : [];
+  let got = head?.length ?? 0;
+  if (length !== undefined && got >= length) return Buffer.concat(chunks).subarray(0, length);
+  for await (const c of req) {
+    chunks.push(c as Buffer);
+    got += (c as Buffer).length;
+    if (length !== undefined && got >= length) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function jsonBody<T>(ctx: Ctx): Promise<T | undefined> {
+  const len = Number(ctx.req.headers['content-length'] ?? NaN);
+  const buf = ctx.hijack ? await readBodyFromSocket(ctx.hijack, Number.isFinite(len) ? len : 0) : await readBody(ctx.req);
+  if (buf.length === 0) return undefined;
+  try {
+    return JSON.parse(buf.toString()) as T;
+  } catch (e) {
+    throw new InvalidArgument(`invalid JSON in request body: ${(e as Error).message}`);
+  }
+}
+
+/** Reads exactly `length` body bytes of a hijacked request; what follows stays for stdin. */
+async function readBodyFromSocket(h: { socket: Duplex; head: Buffer }, length: number): Promise<Buffer> {
+  if (length <= h.head.length) {
+    const body = h.head.subarray(0, length);
+    h.head = h.head.subarray(length);
+    return body;
+  }
+  const chunks = [h.head];
+  let got = h.head.length;
+  while (got < length) {
+    const chunk = await new Promise<Buffer>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        h.socket.off('error', reject);
+        h.socket.pause();
+        resolve(d);
+      };
+      h.socket.once('data', onData);
+      h.socket.once('error', reject);
+      h.socket.resume();
+    });
+    chunks.push(chunk);
+    got += chunk.length;
+  }
+  const all = Buffer.concat(chunks);
+  h.head = all.subarray(length);
+  return all.subarray(0, length);
+}
+
+export function sendJson(ctx: Ctx, status: number, value: unknown): void {
+  const res = ctx.res;
+  if (!res) throw new InvalidArgument('this endpoint does not support connection upgrade');
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function sendStatus(ctx: Ctx, status: number): void {
+  if (!ctx.res) throw new InvalidArgument('this endpoint does not support connection upgrade');
+  ctx.res.writeHead(status);
+  ctx.res.end();
+}

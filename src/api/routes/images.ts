@@ -1,0 +1,161 @@
+import { InvalidArgument, NotImplemented } from '../../core/errors.js';
+import { parseReference } from '../../core/reference.js';
+import { importRootfs } from '../../engine/images/import.js';
+import type { ImageRecord } from '../../engine/index.js';
+import { boolQuery, filtersQuery, param, sendJson, type Ctx, type Handler } from '../context.js';
+import { imageInspect, imageSummary } from '../views.js';
+
+type Route = [method: string, path: string, handler: Handler];
+
+export const imageRoutes: readonly Route[] = [
+  ['GET', '/images/json', list],
+  ['GET', '/images/:name/json', inspect],
+  ['GET', '/images/:name/history', history],
+  ['POST', '/images/:name/tag', tag],
+  ['DELETE', '/images/:name', remove],
+  ['POST', '/images/prune', prune],
+  ['POST', '/images/create', create],
+];
+
+/** Image names contain slashes; the router matches the rest of the path, handlers split it. */
+export function imageName(ctx: Ctx): string {
+  return param(ctx, 'name');
+}
+
+async function list(ctx: Ctx): Promise<void> {
+  const images = ctx.engine.images;
+  const filters = filtersQuery(ctx.query);
+  const all = boolQuery(ctx.query, 'all');
+  const out = [];
+  for (const rec of images.list()) {
+    const config = await images.config(rec.id);
+    if (!all && images.isDangling(rec.id) && ctx.engine.images.list().some((r) => r.parent === rec.id)) continue;
+    if (!matchImage(ctx, rec, config.config?.Labels ?? {}, filters)) continue;
+    out.push(imageSummary(ctx.engine, rec, config));
+  }
+  out.sort((a, b) => (b.Created as number) - (a.Created as number));
+  sendJson(ctx, 200, out);
+}
+
+function matchImage(ctx: Ctx, rec: ImageRecord, labels: Record<string, string>, filters: Map<string, string[]>): boolean {
+  const images = ctx.engine.images;
+  for (const [key, values] of filters) {
+    const ok = (v: string): boolean => {
+      switch (key) {
+        case 'dangling':
+          return images.isDangling(rec.id) === (v === 'true' || v === '1');
+        case 'label': {
+          const i = v.indexOf('=');
+          return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
+        }
+        case 'reference':
+          return images.repoTags(rec.id).some((t) => globMatch(v.includes(':') ? v : `${v}:*`, t) || globMatch(v, t.slice(0, t.lastIndexOf(':'))));
+        case 'before':
+          return rec.created < images.resolve(v).created;
+        case 'since':
+          return rec.created > images.resolve(v).created;
+        default:
+          throw new InvalidArgument(`invalid filter '${key}'`);
+      }
+    };
+    if (key === 'label' ? !values.every(ok) : !values.some(ok)) return false;
+  }
+  return true;
+}
+
+function globMatch(pattern: string, s: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
+  return re.test(s);
+}
+
+async function inspect(ctx: Ctx): Promise<void> {
+  const rec = ctx.engine.images.resolve(imageName(ctx));
+  sendJson(ctx, 200, imageInspect(ctx.engine, rec, await ctx.engine.images.config(rec.id)));
+}
+
+async function history(ctx: Ctx): Promise<void> {
+  const images = ctx.engine.images;
+  const rec = images.resolve(imageName(ctx));
+  const config = await images.config(rec.id);
+  const layerSizes: number[] = [];
+  const { chainIds } = await import('../../engine/index.js');
+  for (const c of chainIds(rec.diffIds)) layerSizes.push((await images.snapshots.get(c))?.size ?? 0);
+  const entries = config.history ?? [];
+  let layer = 0;
+  const rows = entries.map((h, i) => {
+    const size = h.empty_layer === true ? 0 : (layerSizes[layer++] ?? 0);
+    return {
+      Id: i === entries.length - 1 ? rec.id : '<missing>',
+      Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+      CreatedBy: h.created_by ?? '',
+      Tags: i === entries.length - 1 ? images.repoTags(rec.id) : null,
+      Size: size,
+      Comment: h.comment ?? '',
+    };
+  });
+  sendJson(ctx, 200, rows.reverse());
+}
+
+async function tag(ctx: Ctx): Promise<void> {
+  const rec = ctx.engine.images.resolve(imageName(ctx));
+  const repo = ctx.query.get('repo') ?? '';
+  const t = ctx.query.get('tag') ?? '';
+  if (repo === '') throw new InvalidArgument('repository name must have at least one component');
+  parseReference(repo); // validates with Docker's messages
+  await ctx.engine.images.tag(rec.id, t ? `${repo}:${t}` : repo);
+  sendJson(ctx, 201, {});
+}
+
+async function remove(ctx: Ctx): Promise<void> {
+  const engine = ctx.engine;
+  const out = await engine.images.remove(imageName(ctx), {
+    force: boolQuery(ctx.query, 'force'),
+    inUse: (id) => engine.containers.userOfImage(id),
+  });
+  if (!boolQuery(ctx.query, 'noprune')) await engine.gc();
+  sendJson(ctx, 200, out);
+}
+
+async function prune(ctx: Ctx): Promise<void> {
+  const engine = ctx.engine;
+  const filters = filtersQuery(ctx.query);
+  const danglingOnly = (filters.get('dangling') ?? ['true'])[0] !== 'false';
+  const deleted: { Untagged?: string; Deleted?: string }[] = [];
+  for (const rec of engine.images.list()) {
+    if (engine.containers.userOfImage(rec.id) !== undefined) continue;
+    if (danglingOnly && !engine.images.isDangling(rec.id)) continue;
+    const labels = (await engine.images.config(rec.id)).config?.Labels ?? {};
+    if (!(filters.get('label') ?? []).every((v) => (v.includes('=') ? labels[v.split('=')[0] ?? ''] === v.slice(v.indexOf('=') + 1) : v in labels))) continue;
+    deleted.push(...(await engine.images.remove(rec.id, { force: true, inUse: () => undefined })));
+  }
+  const reclaimed = await engine.gc();
+  sendJson(ctx, 200, { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+}
+
+/** `POST /images/create`: `fromSrc=-` imports the request body; `fromImage` pulls (registries land with pull support). */
+async function create(ctx: Ctx): Promise<void> {
+  const q = ctx.query;
+  const res = ctx.res;
+  if (!res) throw new InvalidArgument('images/create does not support connection upgrade');
+  const fromSrc = q.get('fromSrc');
+  if (fromSrc !== null) {
+    if (fromSrc !== '-') throw new NotImplemented('importing from a URL is not supported; pass the tar on stdin');
+    const repo = q.get('repo') ?? '';
+    const t = q.get('tag') ?? '';
+    const name = repo === '' ? undefined : t !== '' ? `${repo}:${t}` : repo;
+    if (name !== undefined) parseReference(name);
+    const id = await importRootfs(ctx.engine.images, ctx.req, {
+      changes: q.getAll('changes'),
+      message: q.get('message') ?? '',
+      ...(name !== undefined ? { tag: name } : {}),
+    });
+    ctx.engine.events.publish('image', 'import', id, {});
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(`${JSON.stringify({ status: id })}\n`);
+    return;
+  }
+  const image = q.get('fromImage') ?? '';
+  const t = q.get('tag') ?? '';
+  const ref = parseReference(t && !t.startsWith('sha256:') ? `${image}:${t}` : t ? `${image}@${t}` : image);
+  throw new NotImplemented(`pull access denied for ${ref.repository}: berth cannot reach a registry for this image yet (pull lands with registry support)`);
+}

@@ -1,0 +1,62 @@
+/**
+ * Daemon auto-start: when the socket is missing or refuses connections and we are
+ * root, spawn `berth daemon` detached (output to `<socket dir>/berth-daemon.log`) and
+ * wait for `GET /_ping` to answer (every 20 ms, up to 10 s).
+ */
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineClient } from '../client/index.js';
+import { Unavailable } from '../core/errors.js';
+
+const POLL_MS = 20;
+const TIMEOUT_MS = 10_000;
+
+/** `bin/berth` of this installation (src/cli or dist/cli are two levels below the package root). */
+export function berthBin(): string {
+  const bin = fileURLToPath(new URL('../../bin/berth', import.meta.url));
+  if (existsSync(bin)) return bin;
+  return process.argv[1] ?? bin;
+}
+
+export function daemonArgs(socketPath: string, env: NodeJS.ProcessEnv): string[] {
+  const args = [berthBin(), 'daemon', '--host', `unix://${socketPath}`];
+  if (env.BERTH_ROOT) args.push('--root', env.BERTH_ROOT);
+  if (env.BERTH_EXEC_ROOT) args.push('--exec-root', env.BERTH_EXEC_ROOT);
+  return args;
+}
+
+/** Starts the daemon; false when we may not (not root), throws when it does not come up. */
+export async function startDaemon(socketPath: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
+  const { spawn } = await import('node:child_process');
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true });
+  const logPath = join(dir, 'berth-daemon.log');
+  const fd = openSync(logPath, 'a');
+  let exited: number | null | undefined;
+  try {
+    const child = spawn(process.execPath, daemonArgs(socketPath, env), { detached: true, stdio: ['ignore', fd, fd], env });
+    child.once('exit', (code) => {
+      exited = code;
+    });
+    child.once('error', () => {
+      exited = -1;
+    });
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+  const client = new EngineClient({ socketPath });
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await client.ping()) return true;
+    if (exited !== undefined) break;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new Unavailable(
+    exited !== undefined
+      ? `the berth daemon exited (code ${exited}) before answering at unix://${socketPath}; see ${logPath}`
+      : `the berth daemon did not answer at unix://${socketPath} within ${TIMEOUT_MS / 1000}s; see ${logPath}`,
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * `berth daemon [OPTIONS]` runs the daemon in the foreground; `berth daemon stop`
+ * signals the one whose pid is in `<exec-root>/berth.pid` and waits for its socket to go quiet.
+ */
+import { EngineClient, parseHost } from '../../client/index.js';
+import type { Flags } from '../args.js';
+import type { Cli, CommandDef } from '../context.js';
+
+export interface DaemonOptions {
+  root: string;
+  execRoot: string;
+  host: string;
+  runtime: string;
+  logLevel: string;
+}
+
+interface DaemonModule {
+  runDaemon(opts: DaemonOptions): Promise<unknown>;
+}
+
+function options(cli: Cli, f: Flags): DaemonOptions {
+  const explicit = f.str('host');
+  const host = explicit !== undefined && explicit !== '' ? explicit : `unix://${cli.host}`;
+  return {
+    root: f.str('root') ?? '/var/lib/berth',
+    execRoot: f.str('exec-root') ?? '/run/berth',
+    host,
+    runtime: f.str('runtime') ?? 'runc',
+    logLevel: f.str('log-level') ?? 'info',
+  };
+}
+
+async function stopDaemon(o: DaemonOptions): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const pidFile = `${o.execRoot}/berth.pid`;
+  let pid: number;
+  try {
+    pid = Number.parseInt((await readFile(pidFile, 'utf8')).trim(), 10);
+  } catch {
+    throw new Error(`the berth daemon is not running (no pid file at ${pidFile})`);
+  }
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`invalid pid file ${pidFile}`);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new Error(`the berth daemon is not running (stale pid file ${pidFile})`);
+    throw e;
+  }
+  const client = new EngineClient({ socketPath: parseHost(o.host) });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive || !(await client.ping())) return 0;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the berth daemon (pid ${pid}) did not stop within 60s`);
+}
+
+export const daemon: CommandDef = {
+  name: 'daemon',
+  usage: '[OPTIONS] [stop]',
+  description: 'Run the berth daemon in the foreground, or stop the running one',
+  flags: [
+    { long: 'exec-root', kind: 'string', default: '/run/berth', help: 'Root directory for execution state files' },
+    { long: 'host', short: 'H', kind: 'string', default: '', type: 'string', help: 'Socket to listen on (default unix:///run/berth/berth.sock, or $BERTH_HOST)' },
+    { long: 'log-level', short: 'l', kind: 'string', default: 'info', help: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
+    { long: 'root', kind: 'string', default: '/var/lib/berth', help: 'Root directory of persistent berth state' },
+    { long: 'runtime', kind: 'string', default: 'runc', help: 'OCI runtime binary' },
+  ],
+  maxArgs: 1,
+  async run(cli, f, args) {
+    const o = options(cli, f);
+    if (args[0] === 'stop') return stopDaemon(o);
+    if (args[0] !== undefined) throw new Error(`unknown daemon subcommand: ${args[0]}`);
+    // Resolved at run time: the daemon is a separate part of berth (src/daemon/main.ts).
+    const mod = (await import(new URL('../../daemon/main.js', import.meta.url).href)) as DaemonModule;
+    await mod.runDaemon(o);
+    return 0;
+  },
+};

@@ -1,0 +1,150 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgument } from '../../core/errors.js';
+import { formatOne, formatRows } from './index.js';
+import { tabwrite } from './tabwriter.js';
+
+const GOLDEN_DIR = fileURLToPath(new URL('../../../test/golden/format/', import.meta.url));
+
+/** Compares with test/golden/format/<name>; `UPDATE_GOLDEN=1` rewrites the file instead. */
+function expectGolden(name: string, actual: string): void {
+  const file = join(GOLDEN_DIR, name);
+  if (process.env['UPDATE_GOLDEN'] === '1') {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, actual);
+  }
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+const containers = [
+  {
+    ID: '3f4e5d6c7b8a',
+    Image: 'nginx:1.27',
+    Names: 'web',
+    Status: 'Up 2 hours',
+    Ports: ['0.0.0.0:8080->80/tcp', '[::]:8080->80/tcp'],
+    State: { Status: 'running' },
+  },
+  {
+    ID: 'a1b2c3d4e5f6',
+    Image: 'postgres:16-alpine',
+    Names: 'db',
+    Status: 'Up 2 hours (healthy)',
+    Ports: [],
+    State: { Status: 'running' },
+  },
+  {
+    ID: '9c8b7a6f5e4d',
+    Image: 'busybox',
+    Names: 'very-long-container-name',
+    Status: 'Exited (0) 5 minutes ago',
+    Ports: [],
+    State: { Status: 'exited' },
+  },
+];
+
+const psDefaults = {
+  table: 'table {{.ID}}\t{{.Image}}\t{{.Status}}\t{{.Names}}',
+  headers: { ID: 'CONTAINER ID', Image: 'IMAGE', Status: 'STATUS', Names: 'NAMES', Ports: 'PORTS' },
+};
+
+describe('formatRows', () => {
+  it('aligns a table like the docker CLI (minwidth 10, padding 3)', () => {
+    const out = formatRows(undefined, containers, psDefaults);
+    const row = (cells: string[]): string =>
+      `${(cells[0] ?? '').padEnd(15)}${(cells[1] ?? '').padEnd(21)}${(cells[2] ?? '').padEnd(27)}${cells[3] ?? ''}`;
+    expect(out).toBe(
+      [
+        row(['CONTAINER ID', 'IMAGE', 'STATUS', 'NAMES']),
+        row(['3f4e5d6c7b8a', 'nginx:1.27', 'Up 2 hours', 'web']),
+        row(['a1b2c3d4e5f6', 'postgres:16-alpine', 'Up 2 hours (healthy)', 'db']),
+        row(['9c8b7a6f5e4d', 'busybox', 'Exited (0) 5 minutes ago', 'very-long-container-name']),
+        '',
+      ].join('\n'),
+    );
+    expectGolden('ps-default-table.txt', out);
+  });
+
+  it('uses the default table for "" and "table"', () => {
+    const expected = formatRows(undefined, containers, psDefaults);
+    expect(formatRows('', containers, psDefaults)).toBe(expected);
+    expect(formatRows('table', containers, psDefaults)).toBe(expected);
+  });
+
+  it('renders custom table formats, deriving headers for unmapped fields', () => {
+    const out = formatRows(
+      'table {{.Names}}\\t{{join .Ports ", "}}\\t{{.State.Status}}\\t{{upper .Image}}\\t{{.CreatedSince}}',
+      containers,
+      psDefaults,
+    );
+    expectGolden('ps-custom-table.txt', out);
+    expect(out.split('\n')[0]).toBe(
+      'NAMES                      PORTS                                     STATE STATUS   IMAGE                CREATED SINCE',
+    );
+  });
+
+  it('prints only the header for a table with no rows', () => {
+    const out = formatRows(undefined, [], psDefaults);
+    expect(out).toBe('CONTAINER ID   IMAGE     STATUS    NAMES\n');
+    expectGolden('ps-empty-table.txt', out);
+  });
+
+  it('prints one JSON document per row for "json"', () => {
+    const out = formatRows('json', containers, psDefaults);
+    expect(out.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(containers);
+    expectGolden('ps-json.txt', out);
+  });
+
+  it('renders other formats once per row, expanding \\t and \\n and trimming spaces', () => {
+    expect(formatRows('  {{.ID}}\\t{{.Names}}  ', containers.slice(0, 2), psDefaults)).toBe(
+      '3f4e5d6c7b8a\tweb\na1b2c3d4e5f6\tdb\n',
+    );
+    expect(formatRows('{{.Names}}\\n--', containers.slice(0, 1), psDefaults)).toBe('web\n--\n');
+    expect(formatRows('{{.Names}}', [], psDefaults)).toBe('');
+    expectGolden('ps-template.txt', formatRows('{{.Names}}: {{.State.Status}}', containers, psDefaults));
+  });
+
+  it('uses header titles for piped and printf-formatted fields', () => {
+    const out = formatRows('table {{.Names | printf "%-8s"}}|\\t{{.ID}}', containers.slice(0, 1), psDefaults);
+    expect(out).toBe('NAMES   |   CONTAINER ID\nweb     |   3f4e5d6c7b8a\n');
+  });
+
+  it('reports template errors as InvalidArgument', () => {
+    expect(() => formatRows('{{.Names | nope}}', containers, psDefaults)).toThrow(InvalidArgument);
+    expect(() => formatRows('{{.Names | nope}}', containers, psDefaults)).toThrow(
+      'template: :1: function "nope" not defined',
+    );
+  });
+});
+
+describe('formatOne', () => {
+  const container = { Id: 'abc', State: { Status: 'running', Pid: 42 }, Config: { Labels: { a: '1' } } };
+
+  it('evaluates a template on one value', () => {
+    expect(formatOne('{{.State.Status}} {{.State.Pid}}', container)).toBe('running 42\n');
+    expect(formatOne('{{index .Config.Labels "a"}}', container)).toBe('1\n');
+  });
+
+  it('prints JSON for "json"', () => {
+    expect(formatOne('json', container)).toBe(`${JSON.stringify(container)}\n`);
+  });
+
+  it('keeps backslash sequences literal, like docker inspect', () => {
+    expect(formatOne('{{.Id}}\\t', container)).toBe('abc\\t\n');
+  });
+});
+
+describe('tabwrite', () => {
+  it('sizes columns per block of lines that have the column', () => {
+    const text = 'a\tb\tc\nlonger-cell\tx\n\nno tabs here\nq\tr\n';
+    expect(tabwrite(text)).toBe(
+      `${'a'.padEnd(14)}${'b'.padEnd(10)}c\n${'longer-cell'.padEnd(14)}x\n\nno tabs here\n${'q'.padEnd(10)}r\n`,
+    );
+  });
+
+  it('counts runes, not UTF-16 units or bytes', () => {
+    expect(tabwrite('héllo\tx\nab\ty\n', { minWidth: 0, padding: 1, padChar: '.' })).toBe('héllo.x\nab....y\n');
+  });
+});

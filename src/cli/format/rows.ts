@@ -1,0 +1,55 @@
+/**
+ * The docker CLI's list formatting (`ps`, `images`, `volume ls` ...) and `inspect -f`:
+ * `json` prints one JSON document per row, `table ...` prints an aligned header plus one
+ * line per row, anything else is a template rendered once per row. As in docker's
+ * formatter, literal `\t` and `\n` in a list format become a tab and a newline, and
+ * surrounding spaces are trimmed.
+ */
+import { HEADER_FUNCTIONS, goJSON } from './functions.js';
+import { tabwrite } from './tabwriter.js';
+import { Template } from './template.js';
+import { HeaderValue } from './values.js';
+
+export interface FormatDefaults {
+  /** Format used when none is given or it is just `table`, e.g. `table {{.ID}}\t{{.Names}}`. */
+  readonly table: string;
+  /** Column titles by field path (`ID` → `CONTAINER ID`); others are derived from the name. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const TABLE = 'table';
+
+/** `CreatedSince` → `CREATED SINCE`, `HTTPPort` → `HTTP PORT`. */
+export function headerName(field: string): string {
+  return field
+    .replace(/([\p{Ll}\d])(\p{Lu})/gu, '$1 $2')
+    .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, '$1 $2')
+    .replace(/_/g, ' ')
+    .toUpperCase();
+}
+
+/** Renders list rows the way the docker CLI does for `--format`. */
+export function formatRows(format: string | undefined, rows: readonly object[], defaults: FormatDefaults): string {
+  const chosen = format === undefined || format === '' || format === TABLE ? defaults.table : format;
+  if (chosen === 'json') return rows.map((row) => `${goJSON(row)}\n`).join('');
+  const isTable = chosen === TABLE || chosen.startsWith(`${TABLE} `);
+  const body = (isTable ? chosen.slice(TABLE.length) : chosen)
+    .replace(/^ +| +$/g, '')
+    .replace(/\\[tn]/g, (escape) => (escape === '\\t' ? '\t' : '\n'));
+  const template = new Template(body);
+  const lines = rows.map((row) => `${template.execute(row)}\n`).join('');
+  if (!isTable) return lines;
+  const headers = defaults.headers ?? {};
+  const resolve = (path: readonly string[]): string => {
+    const key = path.join('.');
+    return Object.hasOwn(headers, key) ? (headers[key] ?? key) : path.map(headerName).join(' ');
+  };
+  const header = template.execute(new HeaderValue([], resolve), HEADER_FUNCTIONS);
+  return tabwrite(`${header}\n${lines}`);
+}
+
+/** Renders one object for `inspect -f`; `json` alone prints the value as JSON. */
+export function formatOne(format: string, value: unknown): string {
+  if (format === 'json') return `${goJSON(value)}\n`;
+  return `${new Template(format).execute(value)}\n`;
+}

@@ -1,0 +1,64 @@
+/**
+ * Column alignment as done by Go's text/tabwriter (without its escape, HTML-filter and
+ * right-alignment features): cells are tab-terminated, the last cell of a line is not
+ * part of any column, and a column's width is set per block of consecutive lines that
+ * have a cell in it. The docker CLI uses `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`.
+ */
+
+export interface TabwriterOptions {
+  /** Minimal cell width, padding included. */
+  readonly minWidth: number;
+  /** Padding added to the widest cell of a column. */
+  readonly padding: number;
+  readonly padChar: string;
+}
+
+/** The docker CLI's settings for `table` output. */
+export const DOCKER_TABWRITER: TabwriterOptions = { minWidth: 10, padding: 3, padChar: ' ' };
+
+interface Cell {
+  readonly text: string;
+  readonly width: number;
+}
+
+/** Aligns the tab-separated columns of `text`. */
+export function tabwrite(text: string, options: TabwriterOptions = DOCKER_TABWRITER): string {
+  const lines: Cell[][] = text.split('\n').map((line) => line.split('\t').map((t) => ({ text: t, width: [...t].length })));
+  const out: string[] = [];
+
+  const writeLines = (widths: readonly number[], line0: number, line1: number): void => {
+    for (let i = line0; i < line1; i++) {
+      const line = lines[i] ?? [];
+      line.forEach((cell, j) => {
+        out.push(cell.text);
+        const width = widths[j];
+        if (width !== undefined) out.push(options.padChar.repeat(Math.max(width - cell.width, 0)));
+      });
+      if (i + 1 < lines.length) out.push('\n');
+    }
+  };
+
+  const format = (widths: number[], line0: number, line1: number): void => {
+    const column = widths.length;
+    for (let current = line0; current < line1; current++) {
+      if (column >= (lines[current]?.length ?? 0) - 1) continue;
+      // A cell exists in this column: print the lines above it, then size the block.
+      writeLines(widths, line0, current);
+      line0 = current;
+      let width = options.minWidth;
+      for (; current < line1; current++) {
+        const line = lines[current] ?? [];
+        if (column >= line.length - 1) break;
+        width = Math.max(width, (line[column]?.width ?? 0) + options.padding);
+      }
+      widths.push(width);
+      format(widths, line0, current);
+      widths.pop();
+      line0 = current;
+    }
+    writeLines(widths, line0, line1);
+  };
+
+  format([], 0, lines.length);
+  return out.join('');
+}

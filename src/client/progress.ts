@@ -1,0 +1,70 @@
+import type { Readable, Writable } from 'node:stream';
+import { daemonError } from './errors.js';
+
+/** One message of a JSON-lines progress stream (pull, load, import, build). */
+export interface JsonMessage {
+  status?: string;
+  stream?: string;
+  id?: string;
+  from?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { code?: number; message?: string };
+  aux?: unknown;
+  [key: string]: unknown;
+}
+
+/** Yields each JSON object of a newline-delimited (or concatenated) JSON stream. */
+export async function* jsonMessages(stream: Readable): AsyncGenerator<JsonMessage> {
+  let buf = '';
+  for await (const chunk of stream) {
+    buf += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line !== '') yield JSON.parse(line) as JsonMessage;
+    }
+  }
+  const rest = buf.trim();
+  if (rest !== '') yield JSON.parse(rest) as JsonMessage;
+}
+
+/** Throws the daemon's error when the message carries one. */
+export function checkMessage(m: JsonMessage): void {
+  if (m.errorDetail !== undefined || (m.error !== undefined && m.error !== '')) {
+    const message = m.errorDetail?.message ?? m.error ?? 'unknown error';
+    throw daemonError(m.errorDetail?.code && m.errorDetail.code >= 400 ? m.errorDetail.code : 500, message);
+  }
+}
+
+/** One message as docker's `jsonmessage.Display` prints it to a non-terminal. */
+export function renderMessage(m: JsonMessage): string {
+  const detail = m.progressDetail;
+  if (detail && ((detail.current ?? 0) > 0 || (detail.total ?? 0) > 0)) return ''; // progress bars are for terminals
+  let s = '';
+  if (m.id) s += `${m.id}: `;
+  if (m.from) s += `(from ${m.from}) `;
+  if (m.stream !== undefined && m.stream !== '') return s + m.stream;
+  if (m.status === undefined) return '';
+  return `${s}${m.status}\n`;
+}
+
+/**
+ * Prints a progress stream (`status`/`stream` lines) and throws on `errorDetail`.
+ * `onAux` receives `aux` payloads (image IDs of builds and loads).
+ */
+export async function displayJsonMessages(
+  stream: Readable,
+  out: Writable | undefined,
+  opts: { onAux?: (aux: unknown) => void; onMessage?: (m: JsonMessage) => void } = {},
+): Promise<void> {
+  for await (const m of jsonMessages(stream)) {
+    checkMessage(m);
+    if (m.aux !== undefined) opts.onAux?.(m.aux);
+    opts.onMessage?.(m);
+    const text = out ? renderMessage(m) : '';
+    if (text !== '' && out) out.write(text);
+  }
+}

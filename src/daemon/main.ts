@@ -1,0 +1,67 @@
+import { createServer } from 'node:http';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createApi } from '../api/server.js';
+import { buildEngine } from './wiring.js';
+
+/**
+ * `berth daemon`: builds the engine, serves the Engine API on a unix socket, and stops
+ * cleanly on SIGTERM/SIGINT (containers keep running under their monitors).
+ */
+export interface DaemonOptions {
+  root?: string;
+  execRoot?: string;
+  host?: string;
+  runtime?: string;
+  logLevel?: string;
+  logMaxSize?: number;
+}
+
+export const BERTH_VERSION = '0.1.0';
+
+export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
+  const root = opts.root ?? '/var/lib/berth';
+  const execRoot = opts.execRoot ?? '/run/berth';
+  const socketPath = (opts.host ?? 'unix:///run/berth/berth.sock').replace(/^unix:\/\//, '');
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+  await mkdir(root, { recursive: true, mode: 0o711 });
+  await mkdir(execRoot, { recursive: true, mode: 0o711 });
+  await mkdir(dirname(socketPath), { recursive: true });
+  const pidFile = join(execRoot, 'berth.pid');
+  const other = await readFile(pidFile, 'utf8').catch(() => '');
+  if (other !== '' && Number(other) !== process.pid && isAlive(Number(other))) {
+    throw new Error(`another berth daemon (pid ${other.trim()}) is using ${execRoot}`);
+  }
+  await writeFile(pidFile, String(process.pid));
+  const engine = await buildEngine({ root, execRoot, runtime: opts.runtime ?? 'runc', version: BERTH_VERSION, logMaxSize: opts.logMaxSize ?? 20 * 1024 * 1024 });
+  const api = createApi(engine, log);
+  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => api.handle(req, res));
+  server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  log(`berth daemon ${BERTH_VERSION} listening on unix://${socketPath} (root ${root})`);
+  void engine.containers.applyRestartPolicies();
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  log('shutting down');
+  server.close();
+  server.closeAllConnections();
+  await engine.close();
+  await rm(socketPath, { force: true });
+  await rm(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

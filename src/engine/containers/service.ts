@@ -1,0 +1,839 @@
+import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
+import type { ImageConfig } from '../../core/oci.js';
+import type { Mounter } from '../../sys/mount.js';
+import type { OciRuntime } from '../../sys/runtime.js';
+import type { EventBus } from '../events/bus.js';
+import type { ImageStore } from '../images/store.js';
+import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { buildSpec, resolveUser, type OciMount } from './spec.js';
+import { emptyState, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.js';
+
+/**
+ * Containers: records on disk, the overlay root, and the lifecycle on the OCI runtime.
+ * Each running container has a conmon monitor that writes its log and, when it ends, its
+ * exit code into `exits/<id>`; the service watches that directory, so exits that happen
+ * while the daemon is down are found when it comes back.
+ */
+export interface ContainerPaths {
+  root: string;
+  execRoot: string;
+}
+
+export interface CreateOptions {
+  name?: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+interface Live {
+  exited?: Promise<void>;
+  resolveExit?: () => void;
+  waiters: { condition: WaitCondition; resolve: (code: number) => void }[];
+  healthTimer?: NodeJS.Timeout;
+  restartTimer?: NodeJS.Timeout;
+  stdinQueue?: PassThrough;
+}
+
+export interface ContainerServiceOptions {
+  paths: ContainerPaths;
+  images: ImageStore;
+  snapshots: OverlaySnapshotter;
+  runtime: OciRuntime;
+  mounter: Mounter;
+  events: EventBus;
+  /** Path of a static init binary for `--init` (tini). */
+  initPath?: string;
+  cgroupParent?: string;
+  /** Default log size limit in bytes (rotation is on by default, unlike Docker). */
+  logMaxSize?: number;
+  onExit?: (r: ContainerRecord) => void;
+}
+
+export class ContainerService {
+  readonly records = new Map<string, ContainerRecord>();
+  private readonly names = new Map<string, string>();
+  private readonly live = new Map<string, Live>();
+  private exitWatcher?: FSWatcher;
+  readonly dir: string;
+  readonly bundles: string;
+  readonly exitDir: string;
+  readonly socketDir: string;
+  private readonly o: ContainerServiceOptions;
+
+  constructor(o: ContainerServiceOptions) {
+    this.o = o;
+    this.dir = join(o.paths.root, 'containers');
+    this.bundles = join(o.paths.execRoot, 'c');
+    this.exitDir = join(o.paths.execRoot, 'exits');
+    this.socketDir = join(o.paths.execRoot, 's');
+  }
+
+  // ---- state on disk -------------------------------------------------------------------
+
+  async init(): Promise<void> {
+    for (const d of [this.dir, this.bundles, this.exitDir, this.socketDir]) await mkdir(d, { recursive: true });
+    for (const id of await readdir(this.dir)) {
+      const rec = await readJsonIfExists<ContainerRecord>(join(this.dir, id, 'container.json'));
+      if (!rec) {
+        await rm(join(this.dir, id), { recursive: true, force: true }); // never finished creating
+        continue;
+      }
+      this.records.set(rec.id, rec);
+      this.names.set(rec.name, rec.id);
+    }
+    this.exitWatcher = watch(this.exitDir, (_ev, file) => {
+      if (file) void this.checkExit(file.toString());
+    });
+    // Reconcile with the runtime: containers that ended while the daemon was away.
+    for (const rec of this.records.values()) {
+      if (rec.state.Status === 'running' || rec.state.Status === 'paused' || rec.state.Status === 'restarting') {
+        const st = await this.o.runtime.state(rec.id);
+        if (st && (st.status === 'running' || st.status === 'paused')) {
+          this.liveOf(rec.id);
+          this.armExit(rec.id);
+          this.startHealth(rec);
+        } else {
+          await this.handleExit(rec.id, true);
+        }
+      }
+    }
+  }
+
+  /** Restart policies applied when the daemon comes up (Docker restarts `always` and `unless-stopped`). */
+  async applyRestartPolicies(): Promise<void> {
+    for (const rec of this.records.values()) {
+      if (rec.state.Running) continue;
+      const p = rec.hostConfig.RestartPolicy?.Name ?? 'no';
+      if ((p === 'always' || (p === 'unless-stopped' && !rec.manuallyStopped)) && rec.hasBeenStarted && !rec.manuallyStopped) {
+        await this.start(rec.id).catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.exitWatcher?.close();
+    for (const l of this.live.values()) {
+      if (l.healthTimer) clearTimeout(l.healthTimer);
+      if (l.restartTimer) clearTimeout(l.restartTimer);
+    }
+  }
+
+  private cdir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  bundle(id: string): string {
+    return join(this.bundles, id.slice(0, 12));
+  }
+
+  logPath(id: string): string {
+    return join(this.cdir(id), 'container.log');
+  }
+
+  private async save(rec: ContainerRecord): Promise<void> {
+    await writeJsonAtomic(join(this.cdir(rec.id), 'container.json'), rec);
+  }
+
+  private liveOf(id: string): Live {
+    let l = this.live.get(id);
+    if (!l) {
+      l = { waiters: [] };
+      this.live.set(id, l);
+    }
+    return l;
+  }
+
+  // ---- lookup ---------------------------------------------------------------------------
+
+  get(idOrName: string): ContainerRecord {
+    const r = this.find(idOrName);
+    if (!r) throw new NotFound(`No such container: ${idOrName}`);
+    return r;
+  }
+
+  find(idOrName: string): ContainerRecord | undefined {
+    const exact = this.records.get(idOrName);
+    if (exact) return exact;
+    const byName = this.names.get(idOrName.startsWith('/') ? idOrName : `/${idOrName}`);
+    if (byName) return this.records.get(byName);
+    if (/^[a-f0-9]+$/.test(idOrName)) {
+      const m = [...this.records.keys()].filter((k) => k.startsWith(idOrName));
+      if (m.length === 1) return this.records.get(m[0] as string);
+      if (m.length > 1) throw new InvalidArgument(`multiple IDs found with provided prefix: ${idOrName}`);
+    }
+    return undefined;
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.records.values()].sort((a, b) => (a.created < b.created ? 1 : -1));
+  }
+
+  /** The container using an image, if any (for `rmi`). */
+  userOfImage(imageId: string): string | undefined {
+    for (const r of this.records.values()) if (r.image === imageId) return r.id;
+    return undefined;
+  }
+
+  // ---- create -----------------------------------------------------------------------------
+
+  async create(o: CreateOptions): Promise<{ Id: string; Warnings: string[] }> {
+    const imageName = o.config.Image ?? '';
+    if (imageName === '') throw new InvalidArgument('config.Image is required');
+    const image = this.o.images.resolve(imageName);
+    const imgConfig = await this.o.images.config(image.id);
+    const id = randomBytes(32).toString('hex');
+    const name = o.name !== undefined && o.name !== '' ? `/${o.name.replace(/^\//, '')}` : `/${generateName()}`;
+    if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+      throw new InvalidArgument(`Invalid container name (${name.slice(1)}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const owner = this.names.get(name);
+    if (owner !== undefined) {
+      throw new AlreadyExists(
+        `Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    const config = mergeImageConfig(o.config, imgConfig, id);
+    const { path, args } = entrypointAndArgs(config);
+    if (path === '') throw new InvalidArgument('no command specified');
+    validateHostConfig(o.hostConfig);
+    const hostConfig: HostConfig = { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...o.hostConfig };
+    if (hostConfig.AutoRemove === true && (hostConfig.RestartPolicy?.Name ?? 'no') !== 'no' && hostConfig.RestartPolicy?.Name !== '') {
+      throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
+    }
+    const topChain = this.o.images.topChain(image);
+    const rec: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      image: image.id,
+      imageName,
+      path,
+      args,
+      config: { ...config, Image: imageName },
+      hostConfig,
+      state: emptyState(),
+      restartCount: 0,
+      manuallyStopped: false,
+      hasBeenStarted: false,
+      ...(topChain !== undefined ? { topChain } : {}),
+    };
+    this.names.set(name, id); // reserve the name before any await
+    try {
+      const d = this.cdir(id);
+      await mkdir(join(d, 'upper'), { recursive: true });
+      await mkdir(join(d, 'work'), { recursive: true });
+      await mkdir(join(d, 'merged'), { recursive: true });
+      await this.save(rec);
+    } catch (e) {
+      this.names.delete(name);
+      await rm(this.cdir(id), { recursive: true, force: true });
+      throw e;
+    }
+    this.records.set(id, rec);
+    this.o.events.publish('container', 'create', id, this.attrs(rec));
+    return { Id: id, Warnings: [] };
+  }
+
+  attrs(rec: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(rec.config.Labels ?? {}), image: rec.imageName, name: rec.name.slice(1), ...extra };
+  }
+
+  // ---- root filesystem ------------------------------------------------------------------
+
+  /** Mounts the container's overlay root (idempotent) and returns its path. */
+  async mountRoot(rec: ContainerRecord): Promise<string> {
+    const d = this.cdir(rec.id);
+    const merged = join(d, 'merged');
+    const { isMounted } = await import('../../sys/mount.js');
+    if (!(await isMounted(merged))) {
+      const m = await this.o.snapshots.mountFor(rec.topChain, join(d, 'upper'), join(d, 'work'));
+      await this.o.mounter.mount(m, merged);
+    }
+    return merged;
+  }
+
+  async unmountRoot(rec: ContainerRecord): Promise<void> {
+    await this.o.mounter.unmount(join(this.cdir(rec.id), 'merged'));
+  }
+
+  upperDir(id: string): string {
+    return join(this.cdir(id), 'upper');
+  }
+
+  // ---- start ------------------------------------------------------------------------------
+
+  async start(idOrName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    if (rec.state.Paused) throw new Conflict(`cannot start a paused container, try unpause instead`);
+    if (rec.state.Running) throw new NotModified('container already started');
+    if (rec.state.Status === 'removing') throw new Conflict(`container is marked for removal and cannot be started`);
+    const live = this.liveOf(rec.id);
+    if (live.restartTimer) {
+      clearTimeout(live.restartTimer);
+      delete live.restartTimer;
+    }
+    rec.manuallyStopped = false;
+    try {
+      await this.startProcess(rec);
+    } catch (e) {
+      rec.state = { ...rec.state, Status: rec.hasBeenStarted ? 'exited' : 'created', Running: false, Pid: 0, Error: errorMessage(e), ExitCode: exitCodeForError(errorMessage(e)) };
+      await this.save(rec);
+      await this.o.runtime.delete(rec.id);
+      await this.unmountRoot(rec).catch(() => undefined);
+      // Whoever waits for this run to end (an attached `run`) learns it never started.
+      const l = this.liveOf(rec.id);
+      const keep = l.waiters.filter((w) => w.condition === 'removed');
+      for (const w of l.waiters) if (w.condition !== 'removed') w.resolve(rec.state.ExitCode);
+      l.waiters = keep;
+      delete l.resolveExit;
+      delete l.stdinQueue;
+      throw e;
+    }
+  }
+
+  private async startProcess(rec: ContainerRecord): Promise<void> {
+    const rootfs = await this.mountRoot(rec);
+    const d = this.cdir(rec.id);
+    const passwd = await readFile(join(rootfs, 'etc/passwd'), 'utf8').catch(() => '');
+    const group = await readFile(join(rootfs, 'etc/group'), 'utf8').catch(() => '');
+    const user = resolveUser(rec.config.User, passwd, group);
+    if (rec.config.WorkingDir) await mkdir(join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
+    const files = await this.writeEtcFiles(rec);
+    const spec = buildSpec({
+      record: rec,
+      rootfs,
+      user,
+      extraMounts: files,
+      cgroupParent: this.o.cgroupParent ?? '/berth',
+      ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
+    });
+    if (!spec.process.env.some((e) => e.startsWith('HOME='))) spec.process.env.push(`HOME=${user.home}`);
+    const bundle = this.bundle(rec.id);
+    await rm(bundle, { recursive: true, force: true });
+    await mkdir(bundle, { recursive: true });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    await rm(join(this.exitDir, rec.id), { force: true });
+    await this.o.runtime.delete(rec.id);
+    const live = this.liveOf(rec.id);
+    this.armExit(rec.id);
+    const maxSize = parseSize(rec.hostConfig.LogConfig?.Config?.['max-size']) ?? this.o.logMaxSize;
+    const pid = await this.o.runtime.spawnMonitor({
+      id: rec.id,
+      shortId: rec.id.slice(0, 12),
+      bundle,
+      logPath: this.logPath(rec.id),
+      ...(maxSize !== undefined ? { logSizeMax: maxSize } : {}),
+      exitDir: this.exitDir,
+      socketDir: this.socketDir,
+      pidFile: join(bundle, 'pid'),
+      conmonPidFile: join(bundle, 'conmon.pid'),
+      tty: rec.config.Tty === true,
+      stdin: rec.config.OpenStdin === true,
+    });
+    void d;
+    if (live.stdinQueue && rec.config.OpenStdin === true) this.pipeStdin(join(bundle, 'attach'), live.stdinQueue);
+    await this.o.runtime.start(rec.id);
+    rec.state = {
+      ...rec.state,
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: pid,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: new Date().toISOString(),
+      FinishedAt: rec.state.FinishedAt,
+      ...(rec.config.Healthcheck?.Test && rec.config.Healthcheck.Test[0] !== 'NONE' ? { Health: { Status: 'starting', FailingStreak: 0, Log: [] } } : {}),
+    };
+    if (!(rec.config.Healthcheck?.Test && rec.config.Healthcheck.Test[0] !== 'NONE')) delete rec.state.Health;
+    rec.hasBeenStarted = true;
+    await this.save(rec);
+    this.o.events.publish('container', 'start', rec.id, this.attrs(rec));
+    this.startHealth(rec);
+  }
+
+  /** hostname, hosts and resolv.conf, generated per container and bind-mounted. */
+  private async writeEtcFiles(rec: ContainerRecord): Promise<OciMount[]> {
+    const d = this.cdir(rec.id);
+    const hostname = rec.config.Hostname || rec.id.slice(0, 12);
+    const hosts = [
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      'fe00::0\tip6-localnet',
+      'ff00::0\tip6-mcastprefix',
+      'ff02::1\tip6-allnodes',
+      'ff02::2\tip6-allrouters',
+      ...(rec.hostConfig.ExtraHosts ?? []).map((h) => {
+        const i = h.indexOf(':');
+        return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+      }),
+      '',
+    ].join('\n');
+    const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const resolv = buildResolvConf(hostResolv, rec.hostConfig);
+    await writeFile(join(d, 'hostname'), `${hostname}\n`);
+    await writeFile(join(d, 'hosts'), hosts);
+    await writeFile(join(d, 'resolv.conf'), resolv);
+    const ro = rec.hostConfig.ReadonlyRootfs === true ? 'ro' : 'rw';
+    return [
+      { destination: '/etc/hostname', type: 'bind', source: join(d, 'hostname'), options: ['rbind', 'rprivate', ro] },
+      { destination: '/etc/hosts', type: 'bind', source: join(d, 'hosts'), options: ['rbind', 'rprivate', ro] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: join(d, 'resolv.conf'), options: ['rbind', 'rprivate', ro] },
+    ];
+  }
+
+  // ---- stdin ------------------------------------------------------------------------------
+
+  /**
+   * Stdin for an attached client: the monitor's attach socket is SOCK_SEQPACKET, which Node
+   * cannot open, so `socat` carries the bytes (one packet per write).
+   */
+  queueStdin(id: string): PassThrough {
+    const live = this.liveOf(id);
+    return (live.stdinQueue ??= new PassThrough());
+  }
+
+  attachStdin(id: string, input: PassThrough): void {
+    this.pipeStdin(join(this.bundle(id), 'attach'), input);
+  }
+
+  pipeStdin(socket: string, input: PassThrough): void {
+    void import('node:child_process').then(({ spawn }) => {
+      const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${socket},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      child.on('error', () => undefined);
+      child.stdin.on('error', () => undefined);
+      input.pipe(child.stdin);
+    });
+  }
+
+  /** Resizes the TTY through the monitor's control FIFO. */
+  async resize(idOrName: string, h: number, w: number, bundle?: string): Promise<void> {
+    const rec = this.get(idOrName);
+    if (!rec.state.Running) throw new Conflict(`Container ${rec.id} is not running`);
+    const { open } = await import('node:fs/promises');
+    const { constants } = await import('node:fs');
+    const fh = await open(join(bundle ?? this.bundle(rec.id), 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+    if (!fh) return;
+    try {
+      await fh.write(`1 ${h} ${w}\n`);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  // ---- exit -------------------------------------------------------------------------------
+
+  private armExit(id: string): void {
+    const live = this.liveOf(id);
+    if (live.resolveExit) return;
+    live.exited = new Promise((r) => (live.resolveExit = r));
+    void this.checkExit(id);
+  }
+
+  /** Resolves when the container next stops (or now-running run ends), or is removed. */
+  nextExit(idOrName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    if (rec.state.Running) return this.exited(rec.id);
+    return new Promise((r) => this.liveOf(rec.id).waiters.push({ condition: 'next-exit', resolve: () => r() }));
+  }
+
+  /** Resolves when the current run of the container has ended and been recorded. */
+  exited(id: string): Promise<void> {
+    return this.live.get(id)?.exited ?? Promise.resolve();
+  }
+
+  private async checkExit(id: string): Promise<void> {
+    if (!/^[a-f0-9]{64}$/.test(id)) return;
+    const live = this.live.get(id);
+    if (!live?.resolveExit) return;
+    try {
+      await stat(join(this.exitDir, id));
+    } catch {
+      return;
+    }
+    await this.handleExit(id, false);
+  }
+
+  private exiting = new Set<string>();
+
+  private async handleExit(id: string, atBoot: boolean): Promise<void> {
+    const rec = this.records.get(id);
+    if (!rec || this.exiting.has(id)) return;
+    this.exiting.add(id);
+    try {
+      const raw = await readFile(join(this.exitDir, id), 'utf8').catch(() => undefined);
+      const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
+      await this.o.runtime.delete(id);
+      await this.unmountRoot(rec).catch(() => undefined);
+      await rm(join(this.exitDir, id), { force: true });
+      this.stopHealth(id);
+      const oom = await this.wasOomKilled(rec);
+      rec.state = {
+        ...rec.state,
+        Status: 'exited',
+        Running: false,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: oom,
+        Pid: 0,
+        ExitCode: code,
+        FinishedAt: new Date().toISOString(),
+      };
+      if (rec.state.Health) rec.state.Health.Status = 'unhealthy';
+      await this.save(rec);
+      const live = this.liveOf(id);
+      const resolve = live.resolveExit;
+      delete live.resolveExit;
+      delete live.stdinQueue;
+      if (oom) this.o.events.publish('container', 'oom', id, this.attrs(rec));
+      this.o.events.publish('container', 'die', id, this.attrs(rec, { exitCode: String(code) }));
+      const remaining: Live['waiters'] = [];
+      for (const w of live.waiters) {
+        if (w.condition === 'removed') remaining.push(w);
+        else w.resolve(code);
+      }
+      live.waiters = remaining;
+      resolve?.();
+      this.o.onExit?.(rec);
+      if (!atBoot) await this.afterExit(rec);
+    } finally {
+      this.exiting.delete(id);
+    }
+  }
+
+  private async wasOomKilled(rec: ContainerRecord): Promise<boolean> {
+    if (!(rec.hostConfig.Memory !== undefined && rec.hostConfig.Memory > 0)) return false;
+    const f = await readFile(`/sys/fs/cgroup/memory${this.o.cgroupParent ?? '/berth'}/${rec.id}/memory.oom_control`, 'utf8').catch(() => '');
+    return /oom_kill [1-9]/.test(f);
+  }
+
+  /** Restart policy and --rm, once an exit has been recorded. */
+  private async afterExit(rec: ContainerRecord): Promise<void> {
+    const policy = rec.hostConfig.RestartPolicy?.Name ?? 'no';
+    const max = rec.hostConfig.RestartPolicy?.MaximumRetryCount ?? 0;
+    const wantRestart =
+      !rec.manuallyStopped &&
+      (policy === 'always' ||
+        policy === 'unless-stopped' ||
+        (policy === 'on-failure' && rec.state.ExitCode !== 0 && (max === 0 || rec.restartCount < max)));
+    if (wantRestart) {
+      // Docker's back-off: 100 ms doubling per restart, reset after 10 s of running, at most 1 min.
+      const ranFor = Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt);
+      if (ranFor >= 10_000) rec.restartCount = 0;
+      const delay = Math.min(60_000, 100 * 2 ** rec.restartCount);
+      rec.restartCount += 1;
+      rec.state = { ...rec.state, Status: 'restarting', Restarting: true };
+      await this.save(rec);
+      const live = this.liveOf(rec.id);
+      live.restartTimer = setTimeout(() => {
+        delete live.restartTimer;
+        if (rec.manuallyStopped || !this.records.has(rec.id)) return;
+        this.start(rec.id).then(
+          () => this.o.events.publish('container', 'restart', rec.id, this.attrs(rec)),
+          async () => {
+            rec.state = { ...rec.state, Status: 'exited', Restarting: false };
+            await this.save(rec).catch(() => undefined);
+          },
+        );
+      }, delay);
+      return;
+    }
+    if (rec.hostConfig.AutoRemove === true) await this.remove(rec.id, { force: true, volumes: true }).catch(() => undefined);
+  }
+
+  // ---- stop, kill, pause ------------------------------------------------------------------
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const rec = this.get(idOrName);
+    if (!rec.state.Running) throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
+    const sig = normaliseSignal(signal);
+    await this.o.runtime.kill(rec.id, sig, sig === 'SIGKILL');
+    if (rec.state.Paused && sig === 'SIGKILL') await this.o.runtime.resume(rec.id).catch(() => undefined);
+    this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(signalNumber(sig)) }));
+  }
+
+  async stop(idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.get(idOrName);
+    const live = this.liveOf(rec.id);
+    if (live.restartTimer) {
+      clearTimeout(live.restartTimer);
+      delete live.restartTimer;
+      rec.manuallyStopped = true;
+      rec.state = { ...rec.state, Status: 'exited', Restarting: false };
+      await this.save(rec);
+      return;
+    }
+    if (!rec.state.Running) throw new NotModified('container already stopped');
+    rec.manuallyStopped = true;
+    await this.save(rec);
+    const timeout = opts.timeout ?? rec.config.StopTimeout ?? 10;
+    const signal = normaliseSignal(opts.signal ?? rec.config.StopSignal ?? 'SIGTERM');
+    const exited = this.exited(rec.id);
+    if (rec.state.Paused) await this.o.runtime.resume(rec.id).catch(() => undefined);
+    if (timeout !== 0) {
+      await this.o.runtime.kill(rec.id, signal);
+      this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(signalNumber(signal)) }));
+    }
+    const inTime = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    if (!inTime) {
+      await this.o.runtime.kill(rec.id, 'SIGKILL', true);
+      this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: '9' }));
+      await exited;
+    }
+    this.o.events.publish('container', 'stop', rec.id, this.attrs(rec));
+  }
+
+  async restart(idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.get(idOrName);
+    if (rec.state.Running) await this.stop(rec.id, opts);
+    await this.start(rec.id);
+    this.o.events.publish('container', 'restart', rec.id, this.attrs(rec));
+  }
+
+  async pause(idOrName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    if (!rec.state.Running) throw new Conflict(`Container ${rec.id} is not running`);
+    if (rec.state.Paused) throw new Conflict(`Container ${rec.id} is already paused`);
+    await this.o.runtime.pause(rec.id);
+    rec.state = { ...rec.state, Paused: true, Status: 'paused' };
+    await this.save(rec);
+    this.o.events.publish('container', 'pause', rec.id, this.attrs(rec));
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    if (!rec.state.Paused) throw new Conflict(`Container ${rec.id} is not paused`);
+    await this.o.runtime.resume(rec.id);
+    rec.state = { ...rec.state, Paused: false, Status: 'running' };
+    await this.save(rec);
+    this.o.events.publish('container', 'unpause', rec.id, this.attrs(rec));
+  }
+
+  // ---- wait, rename, remove ---------------------------------------------------------------
+
+  wait(idOrName: string, condition: WaitCondition = 'not-running'): Promise<number> {
+    const rec = this.get(idOrName);
+    if (condition === 'not-running' && !rec.state.Running && !rec.state.Restarting) return Promise.resolve(rec.state.ExitCode);
+    return new Promise((resolve) => this.liveOf(rec.id).waiters.push({ condition, resolve }));
+  }
+
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    const name = `/${newName.replace(/^\//, '')}`;
+    if (!/^\/[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) throw new InvalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (name === rec.name) throw new InvalidArgument(`Renaming a container with the same name as its current name`);
+    const owner = this.names.get(name);
+    if (owner !== undefined) throw new AlreadyExists(`Error when allocating new name: Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const old = rec.name;
+    this.names.set(name, rec.id);
+    this.names.delete(old);
+    rec.name = name;
+    await this.save(rec);
+    this.o.events.publish('container', 'rename', rec.id, this.attrs(rec, { oldName: old }));
+  }
+
+  async remove(idOrName: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
+    const rec = this.get(idOrName);
+    if (rec.state.Status === 'removing') return;
+    if (rec.state.Running || rec.state.Restarting) {
+      if (!opts.force) {
+        throw new Conflict(
+          `cannot remove container "${rec.name}": container is ${rec.state.Paused ? 'paused' : rec.state.Restarting ? 'restarting' : 'running'}: stop the container before removing or force remove`,
+        );
+      }
+      rec.manuallyStopped = true;
+      const live = this.liveOf(rec.id);
+      if (live.restartTimer) clearTimeout(live.restartTimer);
+      if (rec.state.Running) {
+        const exited = this.exited(rec.id);
+        await this.o.runtime.kill(rec.id, 'SIGKILL', true);
+        if (rec.state.Paused) await this.o.runtime.resume(rec.id).catch(() => undefined);
+        this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: '9' }));
+        await Promise.race([exited, sleep(10_000)]);
+      }
+    }
+    rec.state = { ...rec.state, Status: 'removing' };
+    this.stopHealth(rec.id);
+    await this.o.runtime.delete(rec.id);
+    await this.unmountRoot(rec).catch(() => undefined);
+    await rm(join(this.cdir(rec.id), 'container.json'), { force: true });
+    await rm(this.cdir(rec.id), { recursive: true, force: true });
+    await rm(this.bundle(rec.id), { recursive: true, force: true });
+    await rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true });
+    this.records.delete(rec.id);
+    this.names.delete(rec.name);
+    const live = this.live.get(rec.id);
+    this.live.delete(rec.id);
+    this.o.events.publish('container', 'destroy', rec.id, this.attrs(rec));
+    for (const w of live?.waiters ?? []) w.resolve(rec.state.ExitCode);
+  }
+
+  // ---- health -----------------------------------------------------------------------------
+
+  /** Installed by the wiring: runs one probe (an exec in the container) and acts on the result. */
+  healthProbe?: (rec: ContainerRecord) => void;
+
+  private startHealth(rec: ContainerRecord): void {
+    if (!rec.state.Health) return;
+    this.healthProbe?.(rec);
+  }
+
+  setHealthTimer(id: string, t: NodeJS.Timeout): void {
+    const l = this.liveOf(id);
+    if (l.healthTimer) clearTimeout(l.healthTimer);
+    l.healthTimer = t;
+  }
+
+  private stopHealth(id: string): void {
+    const l = this.live.get(id);
+    if (l?.healthTimer) {
+      clearTimeout(l.healthTimer);
+      delete l.healthTimer;
+    }
+  }
+
+  async saveRecord(rec: ContainerRecord): Promise<void> {
+    await this.save(rec);
+  }
+
+  /** Which snapshot chains containers still need (for image garbage collection). */
+  chainsInUse(): string[] {
+    return [...this.records.values()].flatMap((r) => (r.topChain !== undefined ? [r.topChain] : []));
+  }
+
+  assertRunning(rec: ContainerRecord): void {
+    if (!rec.state.Running) throw new Conflict(`container ${rec.id} is not running`);
+    if (rec.state.Paused) throw new Conflict(`container ${rec.id} is paused, unpause the container before exec`);
+  }
+}
+
+
+// ---- pure helpers ---------------------------------------------------------------------------
+
+/** Docker's merge of the image config into a container's config (container wins). */
+export function mergeImageConfig(c: ContainerConfig, img: ImageConfig, id: string): ContainerConfig {
+  const ic = img.config ?? {};
+  const out: ContainerConfig = { ...c };
+  out.Hostname = c.Hostname || id.slice(0, 12);
+  if (!c.User) out.User = ic.User ?? '';
+  const env = [...(ic.Env ?? [])];
+  for (const e of c.Env ?? []) {
+    const k = e.split('=')[0];
+    const i = env.findIndex((x) => x.split('=')[0] === k);
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  out.Env = env;
+  const cmdGiven = c.Cmd !== undefined && c.Cmd !== null && (Array.isArray(c.Cmd) ? c.Cmd.length > 0 : true);
+  const epGiven = c.Entrypoint !== undefined && c.Entrypoint !== null;
+  if (!epGiven) out.Entrypoint = ic.Entrypoint ?? null;
+  // An explicit entrypoint resets the image's CMD (Docker's rule).
+  if (!cmdGiven) out.Cmd = epGiven ? null : (ic.Cmd ?? null);
+  if (!c.WorkingDir) out.WorkingDir = ic.WorkingDir ?? '';
+  out.Labels = { ...(ic.Labels ?? {}), ...(c.Labels ?? {}) };
+  out.ExposedPorts = { ...(ic.ExposedPorts ?? {}), ...(c.ExposedPorts ?? {}) };
+  out.Volumes = { ...(ic.Volumes ?? {}), ...(c.Volumes ?? {}) };
+  if (!c.StopSignal && ic.StopSignal) out.StopSignal = ic.StopSignal;
+  if (!c.Healthcheck && ic.Healthcheck) out.Healthcheck = ic.Healthcheck;
+  else if (c.Healthcheck && ic.Healthcheck) {
+    out.Healthcheck = { ...ic.Healthcheck, ...Object.fromEntries(Object.entries(c.Healthcheck).filter(([, v]) => v !== undefined && v !== 0)) };
+    if (!c.Healthcheck.Test || c.Healthcheck.Test.length === 0) out.Healthcheck.Test = ic.Healthcheck.Test ?? [];
+  }
+  if (!c.Shell && ic.Shell) out.Shell = ic.Shell;
+  return out;
+}
+
+export function entrypointAndArgs(c: ContainerConfig): { path: string; args: string[] } {
+  const ep = typeof c.Entrypoint === 'string' ? [c.Entrypoint] : (c.Entrypoint ?? []);
+  const cmd = typeof c.Cmd === 'string' ? [c.Cmd] : (c.Cmd ?? []);
+  const all = [...ep, ...cmd];
+  return { path: all[0] ?? '', args: all.slice(1) };
+}
+
+function validateHostConfig(hc: HostConfig): void {
+  const p = hc.RestartPolicy?.Name;
+  if (p !== undefined && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(p)) {
+    throw new InvalidArgument(`invalid restart policy '${p}'`);
+  }
+  if ((hc.RestartPolicy?.MaximumRetryCount ?? 0) > 0 && p !== 'on-failure') {
+    throw new InvalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if (hc.HealthOnFailure !== undefined && !['none', 'kill', 'restart', 'stop'].includes(hc.HealthOnFailure)) {
+    throw new InvalidArgument(`invalid health-on-failure action '${hc.HealthOnFailure}': use none, kill, restart or stop`);
+  }
+}
+
+export function buildResolvConf(host: string, hc: HostConfig): string {
+  const lines = host.split('\n');
+  const servers = hc.Dns && hc.Dns.length > 0 ? hc.Dns : lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '').filter((s) => s !== '' && !s.startsWith('127.') && s !== '::1');
+  const search = hc.DnsSearch && hc.DnsSearch.length > 0 ? hc.DnsSearch : lines.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const options = hc.DnsOptions && hc.DnsOptions.length > 0 ? hc.DnsOptions : lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const out = [
+    ...(servers.length > 0 ? servers : ['8.8.8.8', '8.8.4.4']).map((s) => `nameserver ${s}`),
+    ...(search.length > 0 ? [`search ${search.join(' ')}`] : []),
+    ...(options.length > 0 ? [`options ${options.join(' ')}`] : []),
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+function exitCodeForError(msg: string): number {
+  if (/executable file not found|no such file or directory/.test(msg)) return 127;
+  if (/permission denied/.test(msg)) return 126;
+  return 128;
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
+  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17,
+  SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
+  SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+};
+
+export function normaliseSignal(s: string): string {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
+    if (!name) throw new InvalidArgument(`Invalid signal: ${s}`);
+    return name;
+  }
+  const u = s.toUpperCase();
+  const name = u.startsWith('SIG') ? u : `SIG${u}`;
+  if (SIGNALS[name] === undefined) throw new InvalidArgument(`Invalid signal: ${s}`);
+  return name;
+}
+
+export function signalNumber(name: string): number {
+  return SIGNALS[name] ?? 0;
+}
+
+export function parseSize(s: string | undefined): number | undefined {
+  if (s === undefined || s === '') return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(s.trim());
+  if (!m) throw new InvalidArgument(`invalid size: '${s}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * mult);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+const ADJ = ['admiring', 'brave', 'calm', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'lucid', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'zealous'];
+const NOUN = ['turing', 'hopper', 'lovelace', 'curie', 'noether', 'ritchie', 'thompson', 'torvalds', 'wozniak', 'kare', 'liskov', 'knuth', 'dijkstra', 'hamilton', 'shannon', 'babbage'];
+
+export function generateName(): string {
+  const r = randomBytes(3);
+  return `${ADJ[(r[0] ?? 0) % ADJ.length]}_${NOUN[(r[1] ?? 0) % NOUN.length]}_${(r[2] ?? 0).toString(16)}`;
+}
+

@@ -1,0 +1,234 @@
+import { InvalidArgument } from '../../core/errors.js';
+import type { ContainerRecord } from './types.js';
+
+/**
+ * Builds the OCI runtime spec for a container: a pure function of the container record,
+ * the resolved user, the root path and extra mounts, so it is tested without a kernel.
+ * Defaults follow Docker's (capabilities, masked paths, /dev, /proc, /sys mounts).
+ */
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options?: string[];
+}
+
+export interface OciProcess {
+  terminal: boolean;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable?: string[] };
+  rlimits?: { type: string; hard: number; soft: number }[];
+  noNewPrivileges: boolean;
+  consoleSize?: { height: number; width: number };
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  domainname?: string;
+  mounts: OciMount[];
+  linux: Record<string, unknown>;
+}
+
+export const DEFAULT_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+export const ALL_CAPS = [
+  ...DEFAULT_CAPS, 'CAP_DAC_READ_SEARCH', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG',
+  'CAP_LEASE', 'CAP_AUDIT_CONTROL', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+const MASKED = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export interface SpecInput {
+  record: ContainerRecord;
+  rootfs: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  /** Files berth generates per container (hosts, hostname, resolv.conf) and other binds. */
+  extraMounts: OciMount[];
+  /** Path of the init binary bind-mounted for `--init`. */
+  initPath?: string;
+  cgroupParent: string;
+  /** An existing network namespace to join (`/proc/<pid>/ns/net` or a bind-mounted path); none = a new one. */
+  netnsPath?: string;
+}
+
+export function capName(c: string): string {
+  const u = c.toUpperCase();
+  return u.startsWith('CAP_') ? u : `CAP_${u}`;
+}
+
+export function buildSpec(input: SpecInput): OciSpec {
+  const { record: r, user } = input;
+  const hc = r.hostConfig;
+  const privileged = hc.Privileged === true;
+  let caps = privileged ? [...ALL_CAPS] : [...DEFAULT_CAPS];
+  for (const c of hc.CapAdd ?? []) {
+    if (c.toUpperCase() === 'ALL') caps = [...ALL_CAPS];
+    else if (!caps.includes(capName(c))) caps.push(capName(c));
+  }
+  for (const c of hc.CapDrop ?? []) {
+    if (c.toUpperCase() === 'ALL') caps = [];
+    else caps = caps.filter((x) => x !== capName(c));
+  }
+  const args = input.initPath !== undefined ? ['/sbin/docker-init', '--', r.path, ...r.args] : [r.path, ...r.args];
+  const env = [...(r.config.Env ?? [])];
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${r.config.Hostname ?? ''}`);
+  if (r.config.Tty === true && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+
+  const mounts: OciMount[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', privileged ? 'rw' : 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', privileged ? 'rw' : 'ro'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${hc.ShmSize !== undefined && hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024}`] },
+    ...input.extraMounts,
+  ];
+  if (input.initPath !== undefined) {
+    mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath, options: ['rbind', 'ro'] });
+  }
+  for (const [dest, opts] of Object.entries(hc.Tmpfs ?? {})) {
+    mounts.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(opts ? opts.split(',') : [])] });
+  }
+
+  const resources: Record<string, unknown> = {
+    devices: [{ allow: privileged, access: 'rwm' }, ...(privileged ? [] : DEFAULT_DEVICE_RULES)],
+  };
+  const memory: Record<string, number> = {};
+  if (hc.Memory !== undefined && hc.Memory > 0) {
+    if (hc.Memory < 6 * 1024 * 1024) throw new InvalidArgument('Minimum memory limit allowed is 6MB');
+    memory.limit = hc.Memory;
+    if (hc.MemorySwap !== undefined && hc.MemorySwap !== 0) memory.swap = hc.MemorySwap;
+  }
+  if (hc.MemoryReservation !== undefined && hc.MemoryReservation > 0) memory.reservation = hc.MemoryReservation;
+  if (Object.keys(memory).length > 0) resources.memory = memory;
+  const cpu: Record<string, unknown> = {};
+  if (hc.NanoCpus !== undefined && hc.NanoCpus > 0) {
+    cpu.period = 100000;
+    cpu.quota = Math.round((hc.NanoCpus / 1e9) * 100000);
+  }
+  if (hc.CpuQuota !== undefined && hc.CpuQuota > 0) cpu.quota = hc.CpuQuota;
+  if (hc.CpuPeriod !== undefined && hc.CpuPeriod > 0) cpu.period = hc.CpuPeriod;
+  if (hc.CpuShares !== undefined && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
+  if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
+  if (Object.keys(cpu).length > 0) resources.cpu = cpu;
+  if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit > 0) resources.pids = { limit: hc.PidsLimit };
+
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  namespaces.push(input.netnsPath !== undefined ? { type: 'network', path: input.netnsPath } : { type: 'network' });
+
+  const linux: Record<string, unknown> = {
+    namespaces,
+    resources,
+    cgroupsPath: `${input.cgroupParent}/${r.id}`,
+    sysctl: hc.Sysctls ?? {},
+  };
+  if (!privileged) {
+    linux.maskedPaths = MASKED;
+    linux.readonlyPaths = READONLY;
+  }
+
+  const process: OciProcess = {
+    terminal: r.config.Tty === true,
+    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? { additionalGids: user.additionalGids } : {}) },
+    args,
+    env,
+    cwd: r.config.WorkingDir || '/',
+    capabilities: { bounding: caps, effective: caps, permitted: caps },
+    // Limits are inherited from the daemon unless --ulimit sets them.
+    rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft })),
+    noNewPrivileges: (hc.SecurityOpt ?? []).includes('no-new-privileges') || (hc.SecurityOpt ?? []).includes('no-new-privileges:true'),
+  };
+  if (process.rlimits) process.rlimits = dedupeRlimits(process.rlimits);
+  if (process.rlimits?.length === 0) delete process.rlimits;
+
+  return {
+    ociVersion: '1.0.2',
+    process,
+    root: { path: input.rootfs, readonly: hc.ReadonlyRootfs === true },
+    hostname: r.config.Hostname ?? '',
+    ...(r.config.Domainname ? { domainname: r.config.Domainname } : {}),
+    mounts,
+    linux,
+  };
+}
+
+function dedupeRlimits(l: { type: string; hard: number; soft: number }[]) {
+  const m = new Map<string, { type: string; hard: number; soft: number }>();
+  for (const x of l) m.set(x.type, x);
+  return [...m.values()];
+}
+
+const DEFAULT_DEVICE_RULES = [
+  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // null
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // zero
+  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // full
+  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // random
+  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // urandom
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // tty
+  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' }, // console
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // ptmx
+  { allow: true, type: 'c', major: 136, access: 'rwm' }, // pts
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }, // tun
+];
+
+/**
+ * Resolves Docker's `--user` (`name`, `uid`, `name:group`, `uid:gid`) against the image's
+ * /etc/passwd and /etc/group contents. Unknown names are an error, numbers are taken as given.
+ */
+export function resolveUser(spec: string | undefined, passwd: string, group: string): { uid: number; gid: number; additionalGids: number[]; home: string } {
+  const [u = '', g] = (spec ?? '').split(':');
+  const users = passwd.split('\n').filter(Boolean).map((l) => l.split(':'));
+  const groups = group.split('\n').filter(Boolean).map((l) => l.split(':'));
+  let uid = 0;
+  let gid = 0;
+  let home = '/';
+  let name: string | undefined = 'root';
+  if (u !== '') {
+    const entry = /^\d+$/.test(u) ? users.find((x) => x[2] === u) : users.find((x) => x[0] === u);
+    if (entry) {
+      uid = Number(entry[2]);
+      gid = Number(entry[3]);
+      home = entry[5] ?? '/';
+      name = entry[0];
+    } else if (/^\d+$/.test(u)) {
+      uid = Number(u);
+      name = undefined;
+    } else {
+      throw new InvalidArgument(`unable to find user ${u}: no matching entries in passwd file`);
+    }
+  } else {
+    const root = users.find((x) => x[2] === '0');
+    home = root?.[5] ?? '/root';
+  }
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const ge = groups.find((x) => x[0] === g);
+      if (!ge) throw new InvalidArgument(`unable to find group ${g}: no matching entries in group file`);
+      gid = Number(ge[2]);
+    }
+  }
+  const additionalGids = name === undefined ? [] : groups
+    .filter((x) => (x[3] ?? '').split(',').includes(name) && Number(x[2]) !== gid)
+    .map((x) => Number(x[2]));
+  return { uid, gid, additionalGids, home };
+}

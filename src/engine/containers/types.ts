@@ -1,0 +1,148 @@
+import type { HealthConfig } from '../../core/oci.js';
+
+/** Docker's container `Config`, as the Engine API carries it. */
+export interface ContainerConfig {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
+  Healthcheck?: HealthConfig | null;
+  ArgsEscaped?: boolean;
+  Image?: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir?: string;
+  Entrypoint?: string[] | string | null;
+  NetworkDisabled?: boolean;
+  MacAddress?: string;
+  OnBuild?: string[] | null;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number | null;
+  Shell?: string[] | null;
+}
+
+export interface RestartPolicy {
+  Name?: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  MaximumRetryCount?: number;
+}
+
+export interface LogConfig {
+  Type?: string;
+  Config?: Record<string, string>;
+}
+
+/** Docker's `HostConfig` (the fields berth acts on; the rest is kept and echoed back). */
+export interface HostConfig {
+  Binds?: string[] | null;
+  LogConfig?: LogConfig;
+  NetworkMode?: string;
+  PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  VolumesFrom?: string[] | null;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  Privileged?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Tmpfs?: Record<string, string> | null;
+  ShmSize?: number;
+  Init?: boolean | null;
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  PidsLimit?: number | null;
+  OomKillDisable?: boolean | null;
+  Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  Sysctls?: Record<string, string> | null;
+  Devices?: unknown[] | null;
+  Mounts?: unknown[] | null;
+  /** berth: what to do when the container turns unhealthy (none, kill, restart, stop), as Podman does. */
+  HealthOnFailure?: 'none' | 'kill' | 'restart' | 'stop';
+  [key: string]: unknown;
+}
+
+export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface Health {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
+
+export interface ContainerState {
+  Status: Status;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  Health?: Health;
+}
+
+/** What berth stores for each container (`containers/<id>/container.json`). */
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  image: string;
+  imageName: string;
+  path: string;
+  args: string[];
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  state: ContainerState;
+  restartCount: number;
+  /** Set by an explicit stop, so `unless-stopped` and `always` leave the container alone. */
+  manuallyStopped: boolean;
+  hasBeenStarted: boolean;
+  /** Chain ID of the image's top layer: the lower dirs of this container's root. */
+  topChain?: string;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function emptyState(): ContainerState {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+  };
+}

@@ -1,0 +1,31 @@
+import type { Readable } from 'node:stream';
+import type { ImageConfig, ImageRuntimeConfig } from '../../core/oci.js';
+import { applyChanges } from './changes.js';
+import type { ImageStore } from './store.js';
+
+/** `import`: a root filesystem tar (plain or gzip) becomes a one-layer image. */
+export async function importRootfs(
+  store: ImageStore,
+  input: Readable | AsyncIterable<Buffer>,
+  opts: { changes?: string[]; message?: string; tag?: string } = {},
+): Promise<string> {
+  const { descriptor, diffId } = await store.addLayer({ stream: input }, undefined);
+  const created = new Date().toISOString();
+  const runtime: ImageRuntimeConfig = applyChanges({}, opts.changes ?? []);
+  const config: ImageConfig = {
+    architecture: hostArchitecture(),
+    os: 'linux',
+    created,
+    config: runtime,
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+    history: [{ created, created_by: '', comment: opts.message || 'Imported from -' }],
+  };
+  const rec = await store.createImage(config, [descriptor]);
+  if (opts.tag) await store.tag(rec.id, opts.tag);
+  return rec.id;
+}
+
+export function hostArchitecture(): string {
+  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return map[process.arch] ?? process.arch;
+}

@@ -1,0 +1,275 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Conflict, InvalidArgument, NotFound } from '../../core/errors.js';
+import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../core/oci.js';
+import { familiarName, formatReference, parseReference, withDefaultTag } from '../../core/reference.js';
+import type { LocalContentStore } from '../content/store.js';
+import { unpackLayer } from '../layers/index.js';
+import { chainIds, type OverlaySnapshotter } from '../snapshots/overlay.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { Mutex } from '../util/mutex.js';
+
+/**
+ * The image store: image records keyed by config digest (the image ID), a reference index
+ * (`refs.json`, fully qualified name → ID) and the layers as blobs plus unpacked snapshots.
+ * Every index write is atomic; records are written before references point at them.
+ */
+export interface ImageRecord {
+  id: string;
+  manifestDigest: string;
+  layers: Descriptor[];
+  diffIds: string[];
+  created: string;
+  repoDigests: string[];
+  parent?: string;
+  lastTagTime?: string;
+  size: number;
+}
+
+export interface Image {
+  record: ImageRecord;
+  config: ImageConfig;
+  repoTags: string[];
+}
+
+export interface LayerInput {
+  /** The layer blob as it should be stored (compressed or not). */
+  stream: Readable | AsyncIterable<Buffer>;
+  mediaType?: string;
+  expectedDigest?: string;
+}
+
+export type ImageEvent = (action: 'tag' | 'untag' | 'delete' | 'import' | 'load', id: string, name?: string) => void;
+
+export class ImageStore {
+  private readonly recordsDir: string;
+  private readonly refsPath: string;
+  private refs: Record<string, string> = {};
+  private readonly refsLock = new Mutex();
+  private records = new Map<string, ImageRecord>();
+
+  constructor(
+    root: string,
+    readonly content: LocalContentStore,
+    readonly snapshots: OverlaySnapshotter,
+    private readonly emit: ImageEvent = () => undefined,
+  ) {
+    this.recordsDir = join(root, 'images');
+    this.refsPath = join(root, 'refs.json');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.recordsDir, { recursive: true });
+    this.refs = (await readJsonIfExists<Record<string, string>>(this.refsPath)) ?? {};
+    for (const name of await readdir(this.recordsDir)) {
+      if (!name.endsWith('.json')) continue;
+      const rec = await readJsonIfExists<ImageRecord>(join(this.recordsDir, name));
+      if (rec) this.records.set(rec.id, rec);
+    }
+    // A reference whose record is gone (crash between writes) is dropped, never left dangling.
+    for (const [ref, id] of Object.entries(this.refs)) if (!this.records.has(id)) delete this.refs[ref];
+  }
+
+  /** Stores a layer blob and unpacks it onto `parentChain`; returns its descriptor and diffId. */
+  async addLayer(input: LayerInput, parentChain: string | undefined): Promise<{ descriptor: Descriptor; diffId: string; chainId: string }> {
+    const expected = input.expectedDigest !== undefined ? { digest: input.expectedDigest } : {};
+    const { digest, size } = await this.content.ingest(input.stream, expected);
+    // The chain ID needs the diffId, known only once the (maybe compressed) blob is read:
+    // the snapshotter unpacks into a scratch directory and files it under its chain ID.
+    const meta = await this.snapshots.unpackNew(parentChain, (dir) => unpackLayer(this.content.stream(digest), dir));
+    const mediaType = input.mediaType ?? (digest === meta.diffId ? MEDIA_TYPES.ociLayer : MEDIA_TYPES.ociLayerGzip);
+    return { descriptor: { mediaType, digest, size }, diffId: meta.diffId, chainId: meta.chainId };
+  }
+
+  /** Creates (or finds) an image from a config and stored layers; layers must have been added. */
+  async createImage(
+    config: ImageConfig,
+    layers: Descriptor[],
+    opts: { parent?: string; manifest?: Buffer; configBytes?: Buffer } = {},
+  ): Promise<ImageRecord> {
+    // The image ID is the digest of the exact config bytes: keep them when they came from outside.
+    const configBuf = opts.configBytes ?? Buffer.from(JSON.stringify(config));
+    const id = await this.content.put(configBuf);
+    const existing = this.records.get(id);
+    if (existing) return existing;
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociManifest,
+      config: { mediaType: MEDIA_TYPES.ociConfig, digest: id, size: configBuf.length },
+      layers,
+    };
+    const manifestDigest = await this.content.put(opts.manifest ?? JSON.stringify(manifest));
+    const chains = chainIds(config.rootfs.diff_ids);
+    let size = 0;
+    for (const c of chains) {
+      const meta = await this.snapshots.get(c);
+      if (!meta) throw new InvalidArgument(`image config names layer ${c} that is not in the store`);
+      size += meta.size;
+    }
+    const record: ImageRecord = {
+      id,
+      manifestDigest,
+      layers,
+      diffIds: config.rootfs.diff_ids,
+      created: config.created ?? new Date().toISOString(),
+      repoDigests: [],
+      size,
+      ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
+    };
+    await writeJsonAtomic(join(this.recordsDir, `${id.slice(7)}.json`), record);
+    this.records.set(id, record);
+    return record;
+  }
+
+  async config(id: string): Promise<ImageConfig> {
+    return JSON.parse((await this.content.read(id)).toString()) as ImageConfig;
+  }
+
+  topChain(record: ImageRecord): string | undefined {
+    const c = chainIds(record.diffIds);
+    return c[c.length - 1];
+  }
+
+  /** Finds an image by name[:tag], name@digest, full ID or unique ID prefix. */
+  resolve(nameOrId: string): ImageRecord {
+    const found = this.tryResolve(nameOrId);
+    if (!found) throw new NotFound(`No such image: ${nameOrId}`);
+    return found;
+  }
+
+  tryResolve(nameOrId: string): ImageRecord | undefined {
+    const hex = nameOrId.replace(/^sha256:/, '');
+    if (/^[a-f0-9]{64}$/.test(hex)) return this.records.get(`sha256:${hex}`);
+    let ref;
+    try {
+      ref = withDefaultTag(parseReference(nameOrId));
+    } catch (e) {
+      if (!/^(sha256:)?[a-f0-9]{1,63}$/.test(nameOrId)) throw e;
+    }
+    if (ref) {
+      if (ref.digest !== undefined) {
+        for (const r of this.records.values()) {
+          if (r.manifestDigest === ref.digest || r.repoDigests.includes(`${ref.repository}@${ref.digest}`)) return r;
+        }
+      } else {
+        const id = this.refs[formatReference(ref)];
+        if (id !== undefined) return this.records.get(id);
+      }
+    }
+    if (/^(sha256:)?[a-f0-9]{1,63}$/.test(nameOrId)) {
+      const matches = [...this.records.keys()].filter((id) => id.slice(7).startsWith(hex));
+      if (matches.length === 1) return this.records.get(matches[0] as string);
+      if (matches.length > 1) throw new InvalidArgument(`image ID prefix ${nameOrId} is ambiguous`);
+    }
+    return undefined;
+  }
+
+  repoTags(id: string): string[] {
+    return Object.entries(this.refs)
+      .filter(([, v]) => v === id)
+      .map(([k]) => familiarRef(k))
+      .sort();
+  }
+
+  async tag(id: string, name: string): Promise<void> {
+    const ref = withDefaultTag(parseReference(name));
+    if (ref.digest !== undefined) throw new InvalidArgument('refusing to create a tag with a digest reference');
+    const key = formatReference(ref);
+    await this.refsLock.run(async () => {
+      this.refs[key] = id;
+      await writeJsonAtomic(this.refsPath, this.refs);
+      const rec = this.records.get(id);
+      if (rec) {
+        rec.lastTagTime = new Date().toISOString();
+        await writeJsonAtomic(join(this.recordsDir, `${id.slice(7)}.json`), rec);
+      }
+    });
+    this.emit('tag', id, familiarRef(key));
+  }
+
+  /** Removes one reference; returns the image ID it pointed at. */
+  async untag(name: string): Promise<string> {
+    const key = formatReference(withDefaultTag(parseReference(name)));
+    return this.refsLock.run(async () => {
+      const id = this.refs[key];
+      if (id === undefined) throw new NotFound(`No such image: ${name}`);
+      delete this.refs[key];
+      await writeJsonAtomic(this.refsPath, this.refs);
+      this.emit('untag', id, familiarRef(key));
+      return id;
+    });
+  }
+
+  list(): ImageRecord[] {
+    return [...this.records.values()];
+  }
+
+  /**
+   * `rmi`: a name removes that tag, and the image when it was the last one; an ID removes the
+   * image (with -f even when it has several tags). `inUse` names a container using the image.
+   */
+  async remove(nameOrId: string, opts: { force: boolean; inUse: (id: string) => string | undefined }): Promise<{ Untagged?: string; Deleted?: string }[]> {
+    const rec = this.resolve(nameOrId);
+    const tags = this.repoTags(rec.id);
+    const byName = !rec.id.slice(7).startsWith(nameOrId.replace(/^sha256:/, '')) && tags.length > 0;
+    const out: { Untagged?: string; Deleted?: string }[] = [];
+    const user = opts.inUse(rec.id);
+    if (byName && tags.length > 1) {
+      out.push({ Untagged: familiarRef(formatReference(withDefaultTag(parseReference(nameOrId)))) });
+      await this.untag(nameOrId);
+      return out;
+    }
+    if (!byName && tags.length > 1 && !opts.force) {
+      throw new Conflict(`unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    if (user !== undefined && !opts.force) {
+      throw new Conflict(`unable to delete ${byName ? nameOrId : rec.id.slice(7, 19)} (must be forced) - image is being used by stopped container ${user.slice(0, 12)}`);
+    }
+    for (const t of tags) {
+      await this.untag(t);
+      out.push({ Untagged: t });
+    }
+    if (user !== undefined) return out; // forced: untagged, the image stays for its container (Docker's rule)
+    await rm(join(this.recordsDir, `${rec.id.slice(7)}.json`), { force: true });
+    this.records.delete(rec.id);
+    out.push({ Deleted: rec.id });
+    this.emit('delete', rec.id);
+    return out;
+  }
+
+  /** Deletes snapshots and blobs no image needs any more. `keepChains` are in use by containers. */
+  async gc(keepChains: Iterable<string>): Promise<number> {
+    const chains = new Set(keepChains);
+    const blobs = new Set<string>();
+    for (const r of this.records.values()) {
+      for (const c of chainIds(r.diffIds)) chains.add(c);
+      blobs.add(r.id);
+      blobs.add(r.manifestDigest);
+      for (const l of r.layers) blobs.add(l.digest);
+    }
+    let reclaimed = 0;
+    for (const s of await this.snapshots.list()) {
+      if (!chains.has(s.chainId)) {
+        reclaimed += s.size;
+        await this.snapshots.remove(s.chainId);
+      }
+    }
+    for (const b of await this.content.list()) {
+      if (!blobs.has(b)) await this.content.delete(b);
+    }
+    return reclaimed;
+  }
+
+  isDangling(id: string): boolean {
+    return this.repoTags(id).length === 0;
+  }
+}
+
+export function familiarRef(full: string): string {
+  const i = full.lastIndexOf(':');
+  const slash = full.lastIndexOf('/');
+  if (i > slash) return `${familiarName(full.slice(0, i))}${full.slice(i)}`;
+  return familiarName(full);
+}
+

@@ -1,0 +1,39 @@
+/**
+ * @module engine
+ * The services behind the Engine API: containers (lifecycle on the OCI runtime, logs,
+ * health, restart policies), exec sessions, the image store and snapshots, and events.
+ * It owns no HTTP and no CLI; the API layer adapts it, the daemon wiring builds it.
+ */
+export { ContainerService, entrypointAndArgs, mergeImageConfig, normaliseSignal, parseSize } from './containers/service.js';
+export type { CreateOptions, WaitCondition } from './containers/service.js';
+export { ExecService } from './containers/exec.js';
+export type { ExecConfig, ExecSession } from './containers/exec.js';
+export { installHealthChecks } from './containers/health.js';
+export { readLog, logSize } from './containers/logs.js';
+export type { LogRecord } from './containers/logs.js';
+export type { ContainerConfig, ContainerRecord, HostConfig } from './containers/types.js';
+export { EventBus } from './events/bus.js';
+export type { EngineEvent } from './events/bus.js';
+export { ImageStore, familiarRef } from './images/store.js';
+export type { ImageRecord } from './images/store.js';
+export { applyChanges } from './images/changes.js';
+export { LocalContentStore } from './content/store.js';
+export { OverlaySnapshotter, chainIds } from './snapshots/overlay.js';
+
+import type { ContainerService } from './containers/service.js';
+import type { ExecService } from './containers/exec.js';
+import type { EventBus } from './events/bus.js';
+import type { ImageStore } from './images/store.js';
+import type { OciRuntime } from '../sys/runtime.js';
+
+/** Everything a request handler may reach. */
+export interface Engine {
+  containers: ContainerService;
+  execs: ExecService;
+  images: ImageStore;
+  events: EventBus;
+  runtime: OciRuntime;
+  info: { root: string; execRoot: string; runtimeName: string; version: string; startedAt: string; pid: number };
+  /** Removes image data no image and no container needs. Returns bytes reclaimed. */
+  gc(): Promise<number>;
+}

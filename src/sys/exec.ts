@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { Internal } from '../core/errors.js';
+
+/**
+ * The one door through which berth runs host programs (runc, conmon, mount, ...).
+ * Every call goes through `run`, so a fake can record argv and tests can assert on it.
+ */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  input?: string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Resolve with the result instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+}
+
+export type Runner = (cmd: string, args: readonly string[], opts?: RunOptions) => Promise<CommandResult>;
+
+export const run: Runner = (cmd, args, opts = {}) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      signal: opts.signal,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e) => reject(new Internal(`${cmd}: ${e.message}`, { cause: e })));
+    child.on('close', (code, sig) => {
+      const result = {
+        code: code ?? (sig !== null ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      };
+      if (result.code !== 0 && opts.allowFailure !== true) {
+        reject(new Internal(`${cmd} ${args.join(' ')}: ${result.stderr.trim() || `exit status ${result.code}`}`));
+      } else resolve(result);
+    });
+    if (opts.input !== undefined && child.stdin) child.stdin.end(opts.input);
+  });
+
+/** A runner that records calls and answers from a table; for unit tests of code above sys. */
+export function fakeRunner(answer: (cmd: string, args: readonly string[]) => Partial<CommandResult> = () => ({})) {
+  const calls: { cmd: string; args: readonly string[] }[] = [];
+  const runner: Runner = async (cmd, args) => {
+    calls.push({ cmd, args });
+    return { code: 0, stdout: '', stderr: '', ...answer(cmd, args) };
+  };
+  return { runner, calls };
+}

@@ -1,0 +1,179 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { FailedPrecondition, Internal, NotFound } from '../core/errors.js';
+import type { Runner } from './exec.js';
+import { run as defaultRun } from './exec.js';
+
+/**
+ * The OCI runtime, reached only as binaries: `runc` (or `crun`) for the verbs of the OCI
+ * runtime CLI and `conmon` as the per-container monitor that owns the container's stdio,
+ * writes its log and its exit code, and outlives a daemon restart.
+ */
+export interface RuntimeConfig {
+  /** runc, crun, or a path. */
+  runtime: string;
+  /** runc --root: the runtime's own state directory (per daemon, so daemons side by side never meet). */
+  stateDir: string;
+  conmon: string;
+}
+
+export interface MonitorOptions {
+  id: string;
+  /** Short id used for the attach socket path (socket paths are limited to 108 bytes). */
+  shortId: string;
+  bundle: string;
+  logPath: string;
+  logSizeMax?: number;
+  exitDir: string;
+  socketDir: string;
+  pidFile: string;
+  conmonPidFile: string;
+  tty: boolean;
+  stdin: boolean;
+  /** For exec sessions: the process.json path; absent for the container's init process. */
+  execProcessSpec?: string;
+}
+
+export interface RuntimeState {
+  id: string;
+  pid: number;
+  status: 'created' | 'running' | 'paused' | 'stopped' | 'creating';
+}
+
+export class OciRuntime {
+  constructor(
+    readonly config: RuntimeConfig,
+    private readonly run: Runner = defaultRun,
+  ) {}
+
+  private rt(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    return this.run(this.config.runtime, ['--root', this.config.stateDir, ...args]);
+  }
+
+  /**
+   * Starts conmon, which runs `runc create` (or `runc exec` for exec sessions) and reports
+   * the container pid, or the runtime's error, on its sync pipe. Resolves with the pid.
+   */
+  spawnMonitor(o: MonitorOptions): Promise<number> {
+    const args = [
+      '--api-version', '1',
+      '-c', o.id,
+      '-u', o.shortId,
+      '-n', o.id,
+      '-r', this.config.runtime,
+      '--runtime-arg', `--root=${this.config.stateDir}`,
+      '-b', o.bundle,
+      '-p', o.pidFile,
+      '-P', o.conmonPidFile,
+      '-l', `k8s-file:${o.logPath}`,
+      '--exit-dir', o.exitDir,
+      '--socket-dir-path', o.socketDir,
+      '--log-level', 'error',
+      '--no-sync-log',
+    ];
+    if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+    if (o.tty) args.push('-t');
+    if (o.stdin) args.push('-i');
+    if (o.execProcessSpec !== undefined) args.push('-e', '--exec-process-spec', o.execProcessSpec);
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.config.conmon, args, {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+        env: { ...process.env, _OCI_SYNCPIPE: '3' },
+        detached: true,
+      });
+      const sync = child.stdio[3] as Readable;
+      let buf = '';
+      let stderr = '';
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        sync.destroy();
+        child.stderr?.destroy();
+        child.unref();
+        fn();
+      };
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      sync.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const nl = buf.indexOf('\n');
+        const text = nl >= 0 ? buf.slice(0, nl) : buf;
+        let msg: { data?: number; message?: string };
+        try {
+          msg = JSON.parse(text) as { data?: number; message?: string };
+        } catch {
+          return; // incomplete message, wait for more
+        }
+        if (typeof msg.data === 'number' && msg.data > 0) settle(() => resolve(msg.data as number));
+        else settle(() => reject(new FailedPrecondition(runtimeMessage(msg.message ?? 'unknown error', o.execProcessSpec !== undefined))));
+      });
+      child.on('error', (e) => settle(() => reject(new Internal(`conmon: ${e.message}`, { cause: e }))));
+      sync.on('close', () =>
+        settle(() => reject(new Internal(`conmon exited before reporting: ${stderr.trim() || 'no output'}`))),
+      );
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.rt(['start', id]);
+  }
+
+  async kill(id: string, signal: string, all = false): Promise<void> {
+    try {
+      await this.rt(all ? ['kill', '--all', id, signal] : ['kill', id, signal]);
+    } catch (e) {
+      if (/not running|container does not exist|process already finished/.test(String(e))) return;
+      throw e;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.run(this.config.runtime, ['--root', this.config.stateDir, 'delete', '--force', id], { allowFailure: true });
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const r = await this.run(this.config.runtime, ['--root', this.config.stateDir, 'state', id], { allowFailure: true });
+    if (r.code !== 0) return undefined;
+    return JSON.parse(r.stdout) as RuntimeState;
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.rt(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.rt(['resume', id]);
+  }
+
+  async ps(id: string): Promise<number[]> {
+    const r = await this.rt(['ps', '--format', 'json', id]);
+    return (JSON.parse(r.stdout) as number[] | null) ?? [];
+  }
+
+  /** One sample of the container's cgroup statistics (`runc events --stats`). */
+  async stats(id: string): Promise<RuncStats> {
+    const r = await this.run(this.config.runtime, ['--root', this.config.stateDir, 'events', '--stats', id], { allowFailure: true });
+    if (r.code !== 0) throw new NotFound(`container ${id} is not running`);
+    return (JSON.parse(r.stdout) as { data: RuncStats }).data;
+  }
+
+  async list(): Promise<RuntimeState[]> {
+    const r = await this.run(this.config.runtime, ['--root', this.config.stateDir, 'list', '--format', 'json'], { allowFailure: true });
+    if (r.code !== 0) return [];
+    return (JSON.parse(r.stdout) as RuntimeState[] | null) ?? [];
+  }
+}
+
+export interface RuncStats {
+  cpu?: { usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number }; throttling?: Record<string, number> };
+  memory?: { usage?: { usage?: number; limit?: number; max?: number }; cache?: number; raw?: Record<string, number> };
+  pids?: { current?: number; limit?: number };
+  blkio?: Record<string, unknown>;
+}
+
+/** Turns runc's logrus line into the text Docker users know. */
+export function runtimeMessage(raw: string, exec: boolean): string {
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(raw);
+  const text = (m?.[1] ?? raw).replace(/\\"/g, '"').replace(/\\\\/g, '\\').trim();
+  return `OCI runtime ${exec ? 'exec' : 'create'} failed: ${text}: unknown`;
+}
