@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
@@ -190,7 +190,7 @@ export class ContainerService {
     const image = this.o.images.resolve(imageName);
     const imgConfig = await this.o.images.config(image.id);
     const id = randomBytes(32).toString('hex');
-    const name = o.name !== undefined && o.name !== '' ? `/${o.name.replace(/^\//, '')}` : `/${generateName()}`;
+    const name = o.name !== undefined && o.name !== '' ? `/${o.name.replace(/^\//, '')}` : `/${generateName((n) => this.names.has(`/${n}`))}`;
     if (!/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
       throw new InvalidArgument(`Invalid container name (${name.slice(1)}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -254,7 +254,8 @@ export class ContainerService {
     const merged = join(d, 'merged');
     const { isMounted } = await import('../../sys/mount.js');
     if (!(await isMounted(merged))) {
-      const m = await this.o.snapshots.mountFor(rec.topChain, join(d, 'upper'), join(d, 'work'));
+      await makeInitDir(this.initDir(rec.id));
+      const m = await this.o.snapshots.mountFor(rec.topChain, join(d, 'upper'), join(d, 'work'), this.initDir(rec.id));
       await this.o.mounter.mount(m, merged);
     }
     return merged;
@@ -266,6 +267,16 @@ export class ContainerService {
 
   upperDir(id: string): string {
     return join(this.cdir(id), 'upper');
+  }
+
+  /** Docker's "init layer": mount points of generated files, below the upper dir. */
+  initDir(id: string): string {
+    return join(this.cdir(id), 'init');
+  }
+
+  /** The read-only layers under a container's upper dir, topmost first. */
+  async lowerDirs(rec: ContainerRecord): Promise<string[]> {
+    return [this.initDir(rec.id), ...(await this.o.snapshots.lowerDirs(rec.topChain))];
   }
 
   // ---- start ------------------------------------------------------------------------------
@@ -295,6 +306,8 @@ export class ContainerService {
       l.waiters = keep;
       delete l.resolveExit;
       delete l.stdinQueue;
+      // Docker removes an --rm container whose start failed; `run --rm` waits for exactly that.
+      if (rec.hostConfig.AutoRemove === true) await this.remove(rec.id, { force: true, volumes: true }).catch(() => undefined);
       throw e;
     }
   }
@@ -473,6 +486,9 @@ export class ContainerService {
     this.exiting.add(id);
     try {
       const raw = await readFile(join(this.exitDir, id), 'utf8').catch(() => undefined);
+      // conmon writes the exit file when the process ends: its mtime is the real finish time,
+      // also for containers that ended while the daemon was down.
+      const finishedAt = (await stat(join(this.exitDir, id)).catch(() => undefined))?.mtime ?? new Date();
       const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
       await this.o.runtime.delete(id);
       await this.unmountRoot(rec).catch(() => undefined);
@@ -488,7 +504,7 @@ export class ContainerService {
         OOMKilled: oom,
         Pid: 0,
         ExitCode: code,
-        FinishedAt: new Date().toISOString(),
+        FinishedAt: finishedAt.toISOString(),
       };
       if (rec.state.Health) rec.state.Health.Status = 'unhealthy';
       await this.save(rec);
@@ -721,6 +737,17 @@ export class ContainerService {
 
 // ---- pure helpers ---------------------------------------------------------------------------
 
+/** Mount points berth (like Docker's init layer) provides under every container's root. */
+const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'proc', 'sys', 'etc'];
+const INIT_FILES = ['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
+
+async function makeInitDir(dir: string): Promise<void> {
+  if (await stat(join(dir, 'etc', 'resolv.conf')).then(() => true, () => false)) return;
+  for (const d of INIT_DIRS) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
+  for (const f of INIT_FILES) await writeFile(join(dir, f), '', { mode: 0o644 });
+  await symlink('/proc/mounts', join(dir, 'etc', 'mtab')).catch(() => undefined);
+}
+
 /** Docker's merge of the image config into a container's config (container wins). */
 export function mergeImageConfig(c: ContainerConfig, img: ImageConfig, id: string): ContainerConfig {
   const ic = img.config ?? {};
@@ -832,8 +859,13 @@ function sleep(ms: number): Promise<void> {
 const ADJ = ['admiring', 'brave', 'calm', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'lucid', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'zealous'];
 const NOUN = ['turing', 'hopper', 'lovelace', 'curie', 'noether', 'ritchie', 'thompson', 'torvalds', 'wozniak', 'kare', 'liskov', 'knuth', 'dijkstra', 'hamilton', 'shannon', 'babbage'];
 
-export function generateName(): string {
-  const r = randomBytes(3);
-  return `${ADJ[(r[0] ?? 0) % ADJ.length]}_${NOUN[(r[1] ?? 0) % NOUN.length]}_${(r[2] ?? 0).toString(16)}`;
+/** Docker's `adjective_surname`; a digit is appended when the name is taken, as Docker retries. */
+export function generateName(taken: (name: string) => boolean = () => false): string {
+  for (let attempt = 0; ; attempt++) {
+    const r = randomBytes(3);
+    const base = `${ADJ[(r[0] ?? 0) % ADJ.length]}_${NOUN[(r[1] ?? 0) % NOUN.length]}`;
+    const name = attempt === 0 ? base : `${base}${(r[2] ?? 0) % 10}`;
+    if (!taken(name)) return name;
+  }
 }
 

@@ -158,6 +158,11 @@ export function buildSpec(input: SpecInput): OciSpec {
     noNewPrivileges: (hc.SecurityOpt ?? []).includes('no-new-privileges') || (hc.SecurityOpt ?? []).includes('no-new-privileges:true'),
   };
   if (process.rlimits) process.rlimits = dedupeRlimits(process.rlimits);
+  // The client's terminal size at create time (API 1.42+), so the first output is laid out right.
+  const cs = hc.ConsoleSize;
+  if (process.terminal && Array.isArray(cs) && typeof cs[0] === 'number' && typeof cs[1] === 'number' && cs[0] > 0 && cs[1] > 0) {
+    process.consoleSize = { height: cs[0], width: cs[1] };
+  }
   if (process.rlimits?.length === 0) delete process.rlimits;
 
   return {

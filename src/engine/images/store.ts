@@ -221,10 +221,14 @@ export class ImageStore {
       return out;
     }
     if (!byName && tags.length > 1 && !opts.force) {
-      throw new Conflict(`unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+      throw new Conflict(`conflict: unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
     }
     if (user !== undefined && !opts.force) {
-      throw new Conflict(`unable to delete ${byName ? nameOrId : rec.id.slice(7, 19)} (must be forced) - image is being used by stopped container ${user.slice(0, 12)}`);
+      throw new Conflict(
+        byName
+          ? `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${user.slice(0, 12)} is using its referenced image ${rec.id.slice(7, 19)}`
+          : `conflict: unable to delete ${rec.id.slice(7, 19)} (must be forced) - image is being used by container ${user.slice(0, 12)}`,
+      );
     }
     for (const t of tags) {
       await this.untag(t);

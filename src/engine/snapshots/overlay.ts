@@ -104,10 +104,12 @@ export class OverlaySnapshotter {
 
   /**
    * The overlay mount for a container: lower dirs of the image's top layer, the container's
-   * own upper and work dirs. Returns a description; the caller mounts it.
+   * own upper and work dirs, and optionally the container's init dir (mount points for the
+   * files berth bind-mounts, kept out of the upper dir so they never show in diff or commit).
+   * Returns a description; the caller mounts it.
    */
-  async mountFor(topChainId: string | undefined, upper: string, work: string): Promise<Mount> {
-    const shorts: string[] = [];
+  async mountFor(topChainId: string | undefined, upper: string, work: string, initDir?: string): Promise<Mount> {
+    const shorts: string[] = initDir !== undefined ? [initDir] : [];
     let cur = topChainId;
     while (cur !== undefined) {
       const meta = await this.get(cur);
@@ -115,7 +117,7 @@ export class OverlaySnapshotter {
       shorts.push(`l/${meta.short}`);
       cur = meta.parent;
     }
-    if (shorts.length === 0) shorts.push(`l/${EMPTY}`);
+    if (topChainId === undefined) shorts.push(`l/${EMPTY}`);
     return {
       type: 'overlay',
       source: 'overlay',
