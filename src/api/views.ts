@@ -18,7 +18,7 @@ export function containerInspect(engine: Engine, r: ContainerRecord): Record<str
     ResolvConfPath: `${dir}/resolv.conf`,
     HostnamePath: `${dir}/hostname`,
     HostsPath: `${dir}/hosts`,
-    LogPath: `${dir}/container.log`,
+    LogPath: engine.containers.logPath(r.id),
     Name: r.name,
     RestartCount: r.restartCount,
     Driver: 'overlay2',

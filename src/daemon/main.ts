@@ -15,9 +15,14 @@ export interface DaemonOptions {
   runtime?: string;
   logLevel?: string;
   logMaxSize?: number;
+  logMaxFiles?: number;
 }
 
 export const BERTH_VERSION = '0.1.0';
+
+/** Container logs rotate by default (Docker's json-file never does): 5 files of 20 MiB at most. */
+export const DEFAULT_LOG_MAX_SIZE = 20 * 1024 * 1024;
+export const DEFAULT_LOG_MAX_FILES = 5;
 
 export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   const root = opts.root ?? '/var/lib/berth';
@@ -33,7 +38,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
     throw new Error(`another berth daemon (pid ${other.trim()}) is using ${execRoot}`);
   }
   await writeFile(pidFile, String(process.pid));
-  const engine = await buildEngine({ root, execRoot, runtime: opts.runtime ?? 'runc', version: BERTH_VERSION, logMaxSize: opts.logMaxSize ?? 20 * 1024 * 1024 });
+  const engine = await buildEngine({ root, execRoot, runtime: opts.runtime ?? 'runc', version: BERTH_VERSION, logMaxSize: opts.logMaxSize ?? DEFAULT_LOG_MAX_SIZE, logMaxFiles: opts.logMaxFiles ?? DEFAULT_LOG_MAX_FILES, log });
   const api = createApi(engine, log);
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => api.handle(req, res));
   server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));

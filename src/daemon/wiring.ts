@@ -23,6 +23,9 @@ export interface DaemonConfig {
   version: string;
   /** Default max size of a container log before rotation, bytes. */
   logMaxSize: number;
+  logMaxFiles: number;
+  /** The daemon's own log (problems that concern no request). */
+  log?: (msg: string) => void;
 }
 
 export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close(): Promise<void> }> {
@@ -47,6 +50,8 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     events,
     ...(initPath !== undefined ? { initPath } : {}),
     logMaxSize: cfg.logMaxSize,
+    logMaxFiles: cfg.logMaxFiles,
+    ...(cfg.log ? { onError: cfg.log } : {}),
   });
   const execs = new ExecService(containers, runtime, events);
   installHealthChecks(containers, execs, events);

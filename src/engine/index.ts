@@ -10,6 +10,7 @@ export { ExecService } from './containers/exec.js';
 export type { ExecConfig, ExecSession } from './containers/exec.js';
 export { installHealthChecks } from './containers/health.js';
 export { readLog, logSize } from './containers/logs.js';
+export { readJsonLog } from './containers/jsonlog.js';
 export type { LogRecord } from './containers/logs.js';
 export type { ContainerConfig, ContainerRecord, HostConfig } from './containers/types.js';
 export { EventBus } from './events/bus.js';

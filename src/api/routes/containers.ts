@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { InvalidArgument } from '../../core/errors.js';
-import { readLog, logSize, type ContainerRecord, type Engine, type WaitCondition } from '../../engine/index.js';
+import { readJsonLog, readLog, logSize, type ContainerRecord, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
 import type { ContainerConfig, HostConfig } from '../../engine/containers/types.js';
 import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
 import { openRawStream } from '../raw-stream.js';
@@ -138,7 +138,9 @@ async function attach(ctx: Ctx): Promise<void> {
   const q = ctx.query;
   const wantStdout = boolQuery(q, 'stdout');
   const wantStderr = boolQuery(q, 'stderr');
-  const path = engine.containers.logPath(rec.id);
+  // Attach follows the monitor's spool directly: output reaches the client without waiting
+  // for it to be shipped into the json-file log.
+  const path = engine.containers.spoolPath(rec.id);
   const offset = boolQuery(q, 'logs') ? 0 : await logSize(path);
   const out = openRawStream(ctx, tty);
   if (boolQuery(q, 'stdin') && rec.config.OpenStdin === true) {
@@ -184,6 +186,8 @@ async function logs(ctx: Ctx): Promise<void> {
   const out = openRawStream(ctx, tty);
   out.input.resume();
   const path = engine.containers.logPath(rec.id);
+  const { maxFiles } = engine.containers.logRotation(rec);
+  if (rec.state.Running) await engine.containers.flushLog(rec);
   const abort = new AbortController();
   void out.closed.then(() => abort.abort(new Error('client went away')));
   const emit = (r: { stream: 'stdout' | 'stderr'; time: string; text: string; partial: boolean }) => {
@@ -191,17 +195,34 @@ async function logs(ctx: Ctx): Promise<void> {
     out.write(r.stream === 'stdout' ? 1 : 2, `${timestamps ? `${r.time} ` : ''}${r.text}${r.partial ? '' : '\n'}`);
   };
   const inWindow = (n: bigint) => (since === undefined || n >= since) && (until === undefined || n <= until);
-  const initial = [];
-  let end = 0;
-  for await (const r of readLog(path)) if (inWindow(r.nanos)) initial.push(r);
-  end = await logSize(path);
-  for (const r of tail >= 0 ? initial.slice(Math.max(0, initial.length - tail)) : initial) emit(r);
-  if (follow && rec.state.Running) {
-    for await (const r of readLog(path, { offset: end, follow: true, done: engine.containers.exited(rec.id), signal: abort.signal })) {
-      if (until !== undefined && r.nanos > until) break;
-      if (inWindow(r.nanos)) emit(r);
+  // --tail needs the end of what is there now: the last N records are held back until the
+  // reader has caught up with the file, then output streams live.
+  const held: LogRecord[] = [];
+  let live = tail < 0;
+  const caughtUp = () => {
+    if (live) return;
+    live = true;
+    for (const r of held) emit(r);
+    held.length = 0;
+  };
+  const following = follow && rec.state.Running;
+  const reader = readJsonLog(path, {
+    maxFiles,
+    follow: following,
+    ...(following ? { done: engine.containers.exited(rec.id) } : {}),
+    signal: abort.signal,
+    onIdle: caughtUp,
+  });
+  for await (const r of reader) {
+    if (until !== undefined && r.nanos > until) break;
+    if (!inWindow(r.nanos)) continue;
+    if (live) emit(r);
+    else if (tail > 0) {
+      held.push(r);
+      if (held.length > tail) held.shift();
     }
   }
+  caughtUp();
   out.end();
 }
 

@@ -12,6 +12,9 @@ export interface DaemonOptions {
   host: string;
   runtime: string;
   logLevel: string;
+  /** Default json-file rotation for containers without their own --log-opt. */
+  logMaxSize?: number;
+  logMaxFiles?: number;
 }
 
 interface DaemonModule {
@@ -27,7 +30,30 @@ function options(cli: Cli, f: Flags): DaemonOptions {
     host,
     runtime: f.str('runtime') ?? 'runc',
     logLevel: f.str('log-level') ?? 'info',
+    ...logOpts(f.list('log-opt')),
   };
+}
+
+/** `--log-opt max-size=20m --log-opt max-file=5`: the default rotation of container logs. */
+export function logOpts(opts: string[]): { logMaxSize?: number; logMaxFiles?: number } {
+  const out: { logMaxSize?: number; logMaxFiles?: number } = {};
+  for (const o of opts) {
+    const i = o.indexOf('=');
+    const k = i < 0 ? o : o.slice(0, i);
+    const v = i < 0 ? '' : o.slice(i + 1);
+    if (k === 'max-size') {
+      const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(v);
+      if (!m) throw new Error(`invalid --log-opt max-size=${v}: use a size such as 20m`);
+      const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+      out.logMaxSize = Math.floor(Number(m[1]) * mult);
+    } else if (k === 'max-file') {
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`invalid --log-opt max-file=${v}: use a whole number of at least 1`);
+      out.logMaxFiles = Number(v);
+    } else {
+      throw new Error(`unknown --log-opt ${k}: berth's daemon takes max-size and max-file`);
+    }
+  }
+  return out;
 }
 
 async function stopDaemon(o: DaemonOptions): Promise<number> {
@@ -68,6 +94,7 @@ export const daemon: CommandDef = {
   flags: [
     { long: 'exec-root', kind: 'string', default: '/run/berth', help: 'Root directory for execution state files' },
     { long: 'host', short: 'H', kind: 'string', default: '', type: 'string', help: 'Socket to listen on (default unix:///run/berth/berth.sock, or $BERTH_HOST)' },
+    { long: 'log-opt', kind: 'list', help: 'Default log rotation for containers: max-size=20m, max-file=5' },
     { long: 'log-level', short: 'l', kind: 'string', default: 'info', help: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
     { long: 'root', kind: 'string', default: '/var/lib/berth', help: 'Root directory of persistent berth state' },
     { long: 'runtime', kind: 'string', default: 'runc', help: 'OCI runtime binary' },

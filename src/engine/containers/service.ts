@@ -11,6 +11,8 @@ import type { EventBus } from '../events/bus.js';
 import type { ImageStore } from '../images/store.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
+import { LogShipper } from './logship.js';
 import { buildSpec, resolveUser, type OciMount } from './spec.js';
 import { emptyState, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.js';
 
@@ -52,15 +54,20 @@ export interface ContainerServiceOptions {
   /** Path of a static init binary for `--init` (tini). */
   initPath?: string;
   cgroupParent?: string;
-  /** Default log size limit in bytes (rotation is on by default, unlike Docker). */
+  /** Default json-file rotation (on by default, unlike Docker): max bytes per file. */
   logMaxSize?: number;
+  /** Default json-file rotation: files kept, the current one included. */
+  logMaxFiles?: number;
   onExit?: (r: ContainerRecord) => void;
+  /** Problems that concern no request (log shipping): the daemon logs them. */
+  onError?: (msg: string) => void;
 }
 
 export class ContainerService {
   readonly records = new Map<string, ContainerRecord>();
   private readonly names = new Map<string, string>();
   private readonly live = new Map<string, Live>();
+  private readonly shippers = new Map<string, LogShipper>();
   private exitWatcher?: FSWatcher;
   readonly dir: string;
   readonly bundles: string;
@@ -92,11 +99,14 @@ export class ContainerService {
     this.exitWatcher = watch(this.exitDir, (_ev, file) => {
       if (file) void this.checkExit(file.toString());
     });
+    // Output spooled while the daemon was away goes to the json-file logs first.
+    for (const rec of this.records.values()) await this.flushLog(rec);
     // Reconcile with the runtime: containers that ended while the daemon was away.
     for (const rec of this.records.values()) {
       if (rec.state.Status === 'running' || rec.state.Status === 'paused' || rec.state.Status === 'restarting') {
         const st = await this.o.runtime.state(rec.id);
         if (st && (st.status === 'running' || st.status === 'paused')) {
+          this.shipperOf(rec).watch();
           this.liveOf(rec.id);
           this.armExit(rec.id);
           this.startHealth(rec);
@@ -120,6 +130,7 @@ export class ContainerService {
 
   async close(): Promise<void> {
     this.exitWatcher?.close();
+    for (const s of this.shippers.values()) await s.close();
     for (const l of this.live.values()) {
       if (l.healthTimer) clearTimeout(l.healthTimer);
       if (l.restartTimer) clearTimeout(l.restartTimer);
@@ -134,8 +145,34 @@ export class ContainerService {
     return join(this.bundles, id.slice(0, 12));
   }
 
+  /** The json-file log `docker logs` reads (Docker's name and format). */
   logPath(id: string): string {
-    return join(this.cdir(id), 'container.log');
+    return join(this.cdir(id), `${id}-json.log`);
+  }
+
+  /** The monitor's spool: every output record, written by conmon even while the daemon is down. */
+  spoolPath(id: string): string {
+    return join(this.cdir(id), 'spool.log');
+  }
+
+  /** Rotation of a container's json-file log: its --log-opt values, else the daemon's defaults. */
+  logRotation(rec: ContainerRecord): RotateOptions {
+    return logRotation(rec.hostConfig.LogConfig?.Config ?? {}, { maxSize: this.o.logMaxSize ?? 0, maxFiles: this.o.logMaxFiles ?? 1 });
+  }
+
+  private shipperOf(rec: ContainerRecord): LogShipper {
+    let s = this.shippers.get(rec.id);
+    if (!s) {
+      const writer = new JsonLogWriter(this.logPath(rec.id), this.logRotation(rec));
+      s = new LogShipper(this.spoolPath(rec.id), join(this.cdir(rec.id), 'spool.pos'), writer, (e) => this.o.onError?.(`log shipping for ${rec.id.slice(0, 12)}: ${errorMessage(e)}`));
+      this.shippers.set(rec.id, s);
+    }
+    return s;
+  }
+
+  /** Ships what the monitor has written so far into the json-file log. */
+  async flushLog(rec: ContainerRecord): Promise<void> {
+    await this.shipperOf(rec).ship().catch((e: unknown) => this.o.onError?.(`log shipping for ${rec.id.slice(0, 12)}: ${errorMessage(e)}`));
   }
 
   private async save(rec: ContainerRecord): Promise<void> {
@@ -337,13 +374,18 @@ export class ContainerService {
     await this.o.runtime.delete(rec.id);
     const live = this.liveOf(rec.id);
     this.armExit(rec.id);
-    const maxSize = parseSize(rec.hostConfig.LogConfig?.Config?.['max-size']) ?? this.o.logMaxSize;
+    // The spool only bridges the time until the daemon ships it; conmon caps it at the log's
+    // file size (at least 1 MiB) so a daemon that is down cannot let it fill the disk.
+    const { maxSize } = this.logRotation(rec);
+    const shipper = this.shipperOf(rec);
+    await shipper.ship(); // whatever an earlier run left, before conmon starts a new spool
+    await rm(this.spoolPath(rec.id), { force: true });
     const pid = await this.o.runtime.spawnMonitor({
       id: rec.id,
       shortId: rec.id.slice(0, 12),
       bundle,
-      logPath: this.logPath(rec.id),
-      ...(maxSize !== undefined ? { logSizeMax: maxSize } : {}),
+      logPath: this.spoolPath(rec.id),
+      ...(maxSize > 0 ? { logSizeMax: Math.max(maxSize, 1024 * 1024) } : {}),
       exitDir: this.exitDir,
       socketDir: this.socketDir,
       pidFile: join(bundle, 'pid'),
@@ -352,6 +394,7 @@ export class ContainerService {
       stdin: rec.config.OpenStdin === true,
     });
     void d;
+    shipper.watch();
     if (live.stdinQueue && rec.config.OpenStdin === true) this.pipeStdin(join(bundle, 'attach'), live.stdinQueue);
     await this.o.runtime.start(rec.id);
     rec.state = {
@@ -494,6 +537,9 @@ export class ContainerService {
       await this.unmountRoot(rec).catch(() => undefined);
       await rm(join(this.exitDir, id), { force: true });
       this.stopHealth(id);
+      // Everything the process wrote is in the json-file log before anyone learns it ended.
+      this.shipperOf(rec).unwatch();
+      await this.flushLog(rec);
       const oom = await this.wasOomKilled(rec);
       rec.state = {
         ...rec.state,
@@ -687,6 +733,8 @@ export class ContainerService {
     await rm(this.cdir(rec.id), { recursive: true, force: true });
     await rm(this.bundle(rec.id), { recursive: true, force: true });
     await rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true });
+    await this.shippers.get(rec.id)?.close();
+    this.shippers.delete(rec.id);
     this.records.delete(rec.id);
     this.names.delete(rec.name);
     const live = this.live.get(rec.id);
@@ -789,6 +837,7 @@ export function entrypointAndArgs(c: ContainerConfig): { path: string; args: str
 }
 
 function validateHostConfig(hc: HostConfig): void {
+  validateLogConfig(hc.LogConfig);
   const p = hc.RestartPolicy?.Name;
   if (p !== undefined && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(p)) {
     throw new InvalidArgument(`invalid restart policy '${p}'`);
@@ -826,6 +875,45 @@ const SIGNALS: Record<string, number> = {
   SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
   SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
 };
+
+/**
+ * json-file rotation from `--log-opt`: `max-size` (Docker's units: 10k, 20m, 1g) and
+ * `max-file`. Docker's rule: a `max-size` without `max-file` keeps one file. `max-size=-1`
+ * turns rotation off.
+ */
+export function logRotation(opts: Record<string, string>, dflt: RotateOptions): RotateOptions {
+  const rawSize = opts['max-size'];
+  const rawFiles = opts['max-file'];
+  if (rawSize === undefined && rawFiles === undefined) return dflt;
+  let maxSize = dflt.maxSize;
+  if (rawSize !== undefined) maxSize = rawSize === '-1' ? 0 : (parseSize(rawSize) ?? 0);
+  let maxFiles = rawSize !== undefined ? 1 : dflt.maxFiles;
+  if (rawFiles !== undefined) maxFiles = Number(rawFiles);
+  return { maxSize, maxFiles };
+}
+
+/** Checks `--log-driver`/`--log-opt` at create time, with Docker's messages. */
+export function validateLogConfig(lc: HostConfig['LogConfig']): void {
+  const type = lc?.Type ?? '';
+  if (type !== '' && type !== 'json-file') {
+    throw new InvalidArgument(`logging driver "${type}" is not supported by berth (use json-file, rotated by default)`);
+  }
+  for (const [k, v] of Object.entries(lc?.Config ?? {})) {
+    if (k === 'max-size') {
+      let n: number | undefined;
+      try {
+        n = v === '-1' ? 1 : parseSize(v);
+      } catch {
+        n = undefined;
+      }
+      if (n === undefined || n <= 0) throw new InvalidArgument(`invalid value for log-opt max-size: ${v}`);
+    } else if (k === 'max-file') {
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgument(`max-file cannot be less than 1`);
+    } else if (!['labels', 'labels-regex', 'env', 'env-regex', 'tag', 'compress', 'mode', 'max-buffer-size'].includes(k)) {
+      throw new InvalidArgument(`unknown log opt '${k}' for json-file log driver`);
+    }
+  }
+}
 
 export function normaliseSignal(s: string): string {
   if (/^\d+$/.test(s)) {
