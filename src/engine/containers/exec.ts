@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgument, NotFound } from '../../core/errors.js';
+import { InvalidArgument, NotFound, errorMessage } from '../../core/errors.js';
 import type { OciRuntime } from '../../sys/runtime.js';
 import type { EventBus } from '../events/bus.js';
-import type { ContainerService } from './service.js';
+import { exitCodeForError, type ContainerService } from './service.js';
 import { resolveUser } from './spec.js';
 import type { ContainerRecord } from './types.js';
 
@@ -96,22 +96,17 @@ export class ExecService {
     }
     if (s.config.WorkingDir) process.cwd = s.config.WorkingDir;
     if (s.config.ConsoleSize) process.consoleSize = { height: s.config.ConsoleSize[0], width: s.config.ConsoleSize[1] };
-    await rm(s.dir, { recursive: true, force: true });
-    await mkdir(join(s.dir, 'exits'), { recursive: true });
-    await writeFile(join(s.dir, 'process.json'), JSON.stringify(process));
-    const pid = await this.runtime.spawnMonitor({
-      id: rec.id,
-      shortId: `x${id.slice(0, 11)}`,
-      bundle: s.dir,
-      logPath: this.logPath(s),
-      exitDir: join(s.dir, 'exits'),
-      socketDir: this.containers.socketDir,
-      pidFile: join(s.dir, 'pid'),
-      conmonPidFile: join(s.dir, 'conmon.pid'),
-      tty,
-      stdin: opts.stdin !== undefined,
-      execProcessSpec: join(s.dir, 'process.json'),
-    });
+    let pid: number;
+    try {
+      pid = await this.spawn(s, rec, tty, opts.stdin !== undefined, process);
+    } catch (e) {
+      // The process never ran: the session ends with Docker's exit code for that.
+      s.exitCode = exitCodeForError(errorMessage(e), 126);
+      s.running = false;
+      this.events.publish('container', 'exec_die', rec.id, this.containers.attrs(rec, { execID: s.id, exitCode: String(s.exitCode) }));
+      s.resolveExit();
+      throw e;
+    }
     s.pid = pid;
     s.running = true;
     this.events.publish('container', `exec_start: ${(s.config.Cmd ?? []).join(' ')}`, rec.id, this.containers.attrs(rec, { execID: id }));
@@ -123,6 +118,25 @@ export class ExecService {
     }
     void this.watchExit(s, rec);
     return s;
+  }
+
+  private async spawn(s: ExecSession, rec: ContainerRecord, tty: boolean, stdin: boolean, process: Record<string, unknown>): Promise<number> {
+    await rm(s.dir, { recursive: true, force: true });
+    await mkdir(join(s.dir, 'exits'), { recursive: true });
+    await writeFile(join(s.dir, 'process.json'), JSON.stringify(process));
+    return this.runtime.spawnMonitor({
+      id: rec.id,
+      shortId: `x${s.id.slice(0, 11)}`,
+      bundle: s.dir,
+      logPath: this.logPath(s),
+      exitDir: join(s.dir, 'exits'),
+      socketDir: this.containers.socketDir,
+      pidFile: join(s.dir, 'pid'),
+      conmonPidFile: join(s.dir, 'conmon.pid'),
+      tty,
+      stdin,
+      execProcessSpec: join(s.dir, 'process.json'),
+    });
   }
 
   private async watchExit(s: ExecSession, rec: ContainerRecord): Promise<void> {

@@ -863,10 +863,11 @@ export function buildResolvConf(host: string, hc: HostConfig): string {
   return `${out.join('\n')}\n`;
 }
 
-function exitCodeForError(msg: string): number {
+/** Docker's exit codes for a process that never started: 127 not found, 126 cannot be invoked. */
+export function exitCodeForError(msg: string, otherwise = 128): number {
   if (/executable file not found|no such file or directory/.test(msg)) return 127;
   if (/permission denied/.test(msg)) return 126;
-  return 128;
+  return otherwise;
 }
 
 const SIGNALS: Record<string, number> = {
