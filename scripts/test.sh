@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # berth's whole test suite, as .ci/run and the README run it:
-#   install deps -> build -> typecheck -> unit -> base images -> integration.
+#   install deps -> build -> typecheck -> lint -> unit -> base images -> integration.
 # The integration tier (runc, overlayfs, iptables, the daemon) runs only as root.
 #
 #   scripts/test.sh
@@ -59,6 +59,7 @@ fi
 # `npx --no`: fail rather than download a tool that is missing from node_modules.
 step build npm run --silent build
 step typecheck npx --no -- tsc -p tsconfig.json --noEmit
+step lint npx --no -- eslint .
 step unit npx --no -- vitest run --project unit
 
 if is_root; then

@@ -52,7 +52,9 @@ export function splitProtoPort(raw: string): [string, string] {
 
 /** `nat.ParsePortSpec`: `8080:80`, `127.0.0.1:8080:80/udp`, `[::1]:80:80`, `8000-8002:80-82`, `80`. */
 export function parsePortSpec(raw: string): PortMapping[] {
-  let [ip, hostPort, containerPortRaw] = splitParts(raw);
+  const parts = splitParts(raw);
+  let ip = parts[0];
+  const [, hostPort, containerPortRaw] = parts;
   const [proto, containerPort] = splitProtoPort(containerPortRaw);
   if (ip !== '' && ip.startsWith('[')) {
     const m = /^\[([^\]]*)\]$/.exec(ip);

@@ -1,5 +1,5 @@
+import type { BerthError } from '../core/errors.js';
 import {
-  BerthError,
   Conflict,
   Internal,
   InvalidArgument,
