@@ -43,26 +43,7 @@ export function containerInspect(engine: Engine, r: ContainerRecord): Record<str
       StdinOnce: r.config.StdinOnce ?? false,
       Image: r.imageName,
     },
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      MacAddress: '',
-      Networks: {},
-    },
+    NetworkSettings: networkSettings(r),
   };
 }
 
@@ -87,12 +68,12 @@ export function containerSummary(r: ContainerRecord): Record<string, unknown> {
     ImageID: r.image,
     Command: [r.path, ...r.args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' '),
     Created: Math.floor(Date.parse(r.created) / 1000),
-    Ports: [],
+    Ports: portList(r),
     Labels: r.config.Labels ?? {},
     State: r.state.Status,
     Status: containerStatus(r),
     HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: endpointViews(r) },
     Mounts: [],
   };
 }
@@ -151,4 +132,79 @@ export function imageInspect(engine: Engine, rec: ImageRecord, config: ImageConf
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
   };
+}
+
+/** One `EndpointSettings` per network the container belongs to; addresses only while it runs. */
+function endpointViews(r: ContainerRecord): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  const mode = r.hostConfig.NetworkMode ?? 'bridge';
+  const names = new Set<string>(Object.keys(r.endpointsConfig ?? {}));
+  if (mode === 'host' || mode === 'none') names.add(mode);
+  for (const name of names) {
+    const ep = r.state.Running ? r.network?.endpoints[name] : undefined;
+    const cfg = r.endpointsConfig?.[name] ?? {};
+    out[name] = {
+      IPAMConfig: cfg.IPAMConfig ?? null,
+      Links: cfg.Links ?? null,
+      Aliases: ep?.Aliases ?? cfg.Aliases ?? null,
+      MacAddress: ep?.MacAddress ?? '',
+      DriverOpts: cfg.DriverOpts ?? null,
+      NetworkID: ep?.NetworkID ?? '',
+      EndpointID: ep?.EndpointID ?? '',
+      Gateway: ep?.Gateway ?? '',
+      IPAddress: ep?.IPAddress ?? '',
+      IPPrefixLen: ep?.IPPrefixLen ?? 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      DNSNames: ep?.DNSNames ?? null,
+    };
+  }
+  return out;
+}
+
+/** Docker's `NetworkSettings`: the default bridge's address also at the top level, as Docker shows it. */
+function networkSettings(r: ContainerRecord): Record<string, unknown> {
+  const running = r.state.Running;
+  const bridgeEp = running ? r.network?.endpoints['bridge'] : undefined;
+  const ports: Record<string, unknown> = {};
+  for (const p of Object.keys(r.config.ExposedPorts ?? {})) ports[p.includes('/') ? p : `${p}/tcp`] = null;
+  if (running) Object.assign(ports, r.network?.ports ?? {});
+  return {
+    Bridge: '',
+    SandboxID: running && r.network?.netns ? r.id : '',
+    SandboxKey: running && r.network?.netns ? `/run/netns/${r.network.netns}` : '',
+    Ports: ports,
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: bridgeEp?.EndpointID ?? '',
+    Gateway: bridgeEp?.Gateway ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: bridgeEp?.IPAddress ?? '',
+    IPPrefixLen: bridgeEp?.IPPrefixLen ?? 0,
+    IPv6Gateway: '',
+    MacAddress: bridgeEp?.MacAddress ?? '',
+    Networks: endpointViews(r),
+  };
+}
+
+/** `ps`'s Ports: published bindings and exposed-only ports, as Docker lists them. */
+function portList(r: ContainerRecord): { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] {
+  const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
+  const published = r.state.Running ? (r.network?.ports ?? {}) : {};
+  const keys = new Set([...Object.keys(r.config.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)), ...Object.keys(published)]);
+  for (const key of keys) {
+    const [port, proto] = key.split('/');
+    const bindings = published[key];
+    if (bindings && bindings.length > 0) {
+      for (const b of bindings) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto ?? 'tcp' });
+    } else {
+      out.push({ PrivatePort: Number(port), Type: proto ?? 'tcp' });
+    }
+  }
+  return out;
 }

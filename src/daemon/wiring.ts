@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { Iptables } from '../sys/iptables.js';
 import { Mounter } from '../sys/mount.js';
+import { NetOps } from '../sys/net.js';
+import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
+import { NetworkService, daemonTag } from '../engine/network/service.js';
 import { OciRuntime } from '../sys/runtime.js';
 import {
   ContainerService,
@@ -41,7 +46,29 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   const runtimeName = cfg.runtime.includes('/') ? cfg.runtime.split('/').pop() ?? 'runc' : cfg.runtime;
   const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, 'runtime'), conmon: resolveBinary('conmon') });
   const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
-  const containers = new ContainerService({
+  // Networks and containers know each other: DNS answers and port conflicts need the containers.
+  let containers: ContainerService | undefined;
+  const tag = daemonTag(cfg.root);
+  const dns = new EmbeddedDns({
+    upstreams: upstreamsFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')),
+    source: { lookup: (net, name) => networks.lookup(net, name), reverse: (net, ip) => networks.reverse(net, ip) },
+    ...(cfg.log ? { log: cfg.log } : {}),
+  });
+  const networks: NetworkService = new NetworkService({
+    root: join(cfg.root, 'network'),
+    tag,
+    // The first daemon on the machine (the default root) gets Docker-like names; isolated
+    // daemons (tests) get their own bridge, named after their state directory.
+    defaultBridgeName: cfg.root === '/var/lib/berth' ? 'berth0' : `berth${tag}`,
+    net: new NetOps(),
+    iptables: new Iptables(),
+    events,
+    dns,
+    containers: () => containers?.list() ?? [],
+    ...(cfg.log ? { log: cfg.log } : {}),
+  });
+  await networks.init();
+  containers = new ContainerService({
     paths: { root: cfg.root, execRoot: cfg.execRoot },
     images,
     snapshots,
@@ -52,19 +79,31 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     logMaxSize: cfg.logMaxSize,
     logMaxFiles: cfg.logMaxFiles,
     ...(cfg.log ? { onError: cfg.log } : {}),
+    network: networks,
   });
   const execs = new ExecService(containers, runtime, events);
   installHealthChecks(containers, execs, events);
   await containers.init();
+  await networks.reconcile();
+  const c = containers;
   const engine: Engine & { close(): Promise<void> } = {
-    containers,
+    containers: c,
+    networks,
     execs,
     images,
     events,
     runtime,
     info: { root: cfg.root, execRoot: cfg.execRoot, runtimeName, version: cfg.version, startedAt: new Date().toISOString(), pid: process.pid },
-    gc: () => images.gc(containers.chainsInUse()),
-    close: () => containers.close(),
+    gc: () => images.gc(c.chainsInUse()),
+    close: async () => {
+      await c.close();
+      await networks.close();
+      // Nothing runs that needs them: bridges and rules go (the next start makes them again),
+      // so a stopped berth leaves the host's network as it found it.
+      if (!c.list().some((r) => r.state.Running || r.state.Restarting)) {
+        await networks.teardownHost().catch((e: unknown) => cfg.log?.(`network clean-up: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    },
   };
   return engine;
 }

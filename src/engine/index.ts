@@ -12,7 +12,9 @@ export { installHealthChecks } from './containers/health.js';
 export { readLog, logSize } from './containers/logs.js';
 export { readJsonLog } from './containers/jsonlog.js';
 export type { LogRecord } from './containers/logs.js';
-export type { ContainerConfig, ContainerRecord, HostConfig } from './containers/types.js';
+export type { ContainerConfig, ContainerRecord, EndpointConfig, HostConfig } from './containers/types.js';
+export { NetworkService, networkModeName } from './network/service.js';
+export type { NetworkRecord, CreateNetworkRequest } from './network/service.js';
 export { EventBus } from './events/bus.js';
 export type { EngineEvent } from './events/bus.js';
 export { ImageStore, familiarRef } from './images/store.js';
@@ -22,6 +24,7 @@ export { LocalContentStore } from './content/store.js';
 export { OverlaySnapshotter, chainIds } from './snapshots/overlay.js';
 
 import type { ContainerService } from './containers/service.js';
+import type { NetworkService } from './network/service.js';
 import type { ExecService } from './containers/exec.js';
 import type { EventBus } from './events/bus.js';
 import type { ImageStore } from './images/store.js';
@@ -30,6 +33,7 @@ import type { OciRuntime } from '../sys/runtime.js';
 /** Everything a request handler may reach. */
 export interface Engine {
   containers: ContainerService;
+  networks: NetworkService;
   execs: ExecService;
   images: ImageStore;
   events: EventBus;

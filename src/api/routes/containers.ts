@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { InvalidArgument } from '../../core/errors.js';
-import { readJsonLog, readLog, logSize, type ContainerRecord, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
+import { readJsonLog, readLog, logSize, type ContainerRecord, type EndpointConfig, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
 import type { ContainerConfig, HostConfig } from '../../engine/containers/types.js';
 import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
 import { openRawStream } from '../raw-stream.js';
@@ -60,10 +60,11 @@ export const containerRoutes: readonly Route[] = [
 ];
 
 async function create(ctx: Ctx): Promise<void> {
-  const body = (await jsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown }>(ctx)) ?? {};
-  const { HostConfig: hostConfig = {}, NetworkingConfig: _n, ...config } = body;
+  const body = (await jsonBody<ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointConfig> | null } | null }>(ctx)) ?? {};
+  const { HostConfig: hostConfig = {}, NetworkingConfig: networking, ...config } = body;
   const name = ctx.query.get('name') ?? undefined;
-  const out = await ctx.engine.containers.create({ ...(name !== undefined ? { name } : {}), config, hostConfig });
+  const endpoints = networking?.EndpointsConfig ?? undefined;
+  const out = await ctx.engine.containers.create({ ...(name !== undefined ? { name } : {}), config, hostConfig, ...(endpoints ? { endpoints } : {}) });
   sendJson(ctx, 201, out);
 }
 

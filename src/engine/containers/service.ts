@@ -14,7 +14,8 @@ import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { LogShipper } from './logship.js';
 import { buildSpec, resolveUser, type OciMount } from './spec.js';
-import { emptyState, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.js';
+import type { ContainerNetSetup } from '../network/service.js';
+import { emptyState, type ContainerConfig, type ContainerRecord, type EndpointConfig, type HostConfig } from './types.js';
 
 /**
  * Containers: records on disk, the overlay root, and the lifecycle on the OCI runtime.
@@ -31,6 +32,8 @@ export interface CreateOptions {
   name?: string;
   config: ContainerConfig;
   hostConfig: HostConfig;
+  /** `NetworkingConfig.EndpointsConfig` of the create request. */
+  endpoints?: Record<string, EndpointConfig>;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -61,6 +64,15 @@ export interface ContainerServiceOptions {
   onExit?: (r: ContainerRecord) => void;
   /** Problems that concern no request (log shipping): the daemon logs them. */
   onError?: (msg: string) => void;
+  /** Bridge networks, published ports, DNS; without it containers get loopback only. */
+  network?: ContainerNetworking;
+}
+
+/** What the container service needs of networking (src/engine/network implements it). */
+export interface ContainerNetworking {
+  prepare(c: ContainerRecord, endpoints: Record<string, EndpointConfig> | undefined): void;
+  setUp(c: ContainerRecord, find: (idOrName: string) => ContainerRecord): Promise<ContainerNetSetup>;
+  tearDown(c: ContainerRecord): Promise<void>;
 }
 
 export class ContainerService {
@@ -262,6 +274,8 @@ export class ContainerService {
       hasBeenStarted: false,
       ...(topChain !== undefined ? { topChain } : {}),
     };
+    if (hostConfig.NetworkMode === '' || hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
+    this.o.network?.prepare(rec, o.endpoints); // unknown networks fail here, before anything is stored
     this.names.set(name, id); // reserve the name before any await
     try {
       const d = this.cdir(id);
@@ -335,6 +349,8 @@ export class ContainerService {
       rec.state = { ...rec.state, Status: rec.hasBeenStarted ? 'exited' : 'created', Running: false, Pid: 0, Error: errorMessage(e), ExitCode: exitCodeForError(errorMessage(e)) };
       await this.save(rec);
       await this.o.runtime.delete(rec.id);
+      await this.o.network?.tearDown(rec).catch(() => undefined);
+      await this.save(rec);
       await this.unmountRoot(rec).catch(() => undefined);
       // Whoever waits for this run to end (an attached `run`) learns it never started.
       const l = this.liveOf(rec.id);
@@ -356,12 +372,15 @@ export class ContainerService {
     const group = await readFile(join(rootfs, 'etc/group'), 'utf8').catch(() => '');
     const user = resolveUser(rec.config.User, passwd, group);
     if (rec.config.WorkingDir) await mkdir(join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
-    const files = await this.writeEtcFiles(rec);
+    const net: ContainerNetSetup = this.o.network ? await this.o.network.setUp(rec, (x) => this.get(x)) : { hostNetwork: false, hostsLines: [] };
+    const files = await this.writeEtcFiles(rec, net);
     const spec = buildSpec({
       record: rec,
       rootfs,
       user,
       extraMounts: files,
+      ...(net.netnsPath !== undefined ? { netnsPath: net.netnsPath } : {}),
+      ...(net.hostNetwork ? { hostNetwork: true } : {}),
       cgroupParent: this.o.cgroupParent ?? '/berth',
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
     });
@@ -420,28 +439,38 @@ export class ContainerService {
   }
 
   /** hostname, hosts and resolv.conf, generated per container and bind-mounted. */
-  private async writeEtcFiles(rec: ContainerRecord): Promise<OciMount[]> {
+  private async writeEtcFiles(rec: ContainerRecord, net: ContainerNetSetup): Promise<OciMount[]> {
+    const ro = rec.hostConfig.ReadonlyRootfs === true ? 'ro' : 'rw';
+    if (net.shareFrom) {
+      // --network container:<x>: the same hostname, hosts and resolv.conf as that container.
+      const other = this.cdir(net.shareFrom.id);
+      return ['hostname', 'hosts', 'resolv.conf'].map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: join(other, f), options: ['rbind', 'rprivate', ro] }));
+    }
     const d = this.cdir(rec.id);
-    const hostname = rec.config.Hostname || rec.id.slice(0, 12);
-    const hosts = [
+    const hostHostname = net.hostNetwork ? (await readFile('/etc/hostname', 'utf8').catch(() => '')).trim() : '';
+    const hostname = (net.hostNetwork && !rec.config.Hostname ? hostHostname : rec.config.Hostname) || rec.id.slice(0, 12);
+    const extraHosts = (rec.hostConfig.ExtraHosts ?? []).map((h) => {
+      const i = h.indexOf(':');
+      const ip = h.slice(i + 1);
+      return `${ip === 'host-gateway' ? (net.gateway ?? '127.0.0.1') : ip}\t${h.slice(0, i)}`;
+    });
+    const hostHosts = net.hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => '') : '';
+    const hosts = net.hostNetwork ? `${hostHosts.trimEnd()}\n${extraHosts.map((l) => `${l}\n`).join('')}` : [
       '127.0.0.1\tlocalhost',
       '::1\tlocalhost ip6-localhost ip6-loopback',
       'fe00::0\tip6-localnet',
       'ff00::0\tip6-mcastprefix',
       'ff02::1\tip6-allnodes',
       'ff02::2\tip6-allrouters',
-      ...(rec.hostConfig.ExtraHosts ?? []).map((h) => {
-        const i = h.indexOf(':');
-        return `${h.slice(i + 1)}\t${h.slice(0, i)}`;
-      }),
+      ...extraHosts,
+      ...net.hostsLines,
       '',
     ].join('\n');
     const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    const resolv = buildResolvConf(hostResolv, rec.hostConfig);
+    const resolv = buildResolvConf(hostResolv, rec.hostConfig, net.hostNetwork ? undefined : net.nameservers);
     await writeFile(join(d, 'hostname'), `${hostname}\n`);
     await writeFile(join(d, 'hosts'), hosts);
     await writeFile(join(d, 'resolv.conf'), resolv);
-    const ro = rec.hostConfig.ReadonlyRootfs === true ? 'ro' : 'rw';
     return [
       { destination: '/etc/hostname', type: 'bind', source: join(d, 'hostname'), options: ['rbind', 'rprivate', ro] },
       { destination: '/etc/hosts', type: 'bind', source: join(d, 'hosts'), options: ['rbind', 'rprivate', ro] },
@@ -534,6 +563,7 @@ export class ContainerService {
       const finishedAt = (await stat(join(this.exitDir, id)).catch(() => undefined))?.mtime ?? new Date();
       const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
       await this.o.runtime.delete(id);
+      await this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`));
       await this.unmountRoot(rec).catch(() => undefined);
       await rm(join(this.exitDir, id), { force: true });
       this.stopHealth(id);
@@ -850,9 +880,14 @@ function validateHostConfig(hc: HostConfig): void {
   }
 }
 
-export function buildResolvConf(host: string, hc: HostConfig): string {
+/**
+ * resolv.conf for a container: `--dns` servers, else berth's embedded DNS server (`embedded`,
+ * on the network's gateway), else the host's (loopback ones cannot be reached from a
+ * container's namespace). Search domains and options come from the host unless given.
+ */
+export function buildResolvConf(host: string, hc: HostConfig, embedded?: string[]): string {
   const lines = host.split('\n');
-  const servers = hc.Dns && hc.Dns.length > 0 ? hc.Dns : lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '').filter((s) => s !== '' && !s.startsWith('127.') && s !== '::1');
+  const servers = hc.Dns && hc.Dns.length > 0 ? hc.Dns : embedded && embedded.length > 0 ? embedded : lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1] ?? '').filter((s) => s !== '' && !s.startsWith('127.') && s !== '::1');
   const search = hc.DnsSearch && hc.DnsSearch.length > 0 ? hc.DnsSearch : lines.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   const options = hc.DnsOptions && hc.DnsOptions.length > 0 ? hc.DnsOptions : lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   const out = [

@@ -66,6 +66,8 @@ export interface SpecInput {
   cgroupParent: string;
   /** An existing network namespace to join (`/proc/<pid>/ns/net` or a bind-mounted path); none = a new one. */
   netnsPath?: string;
+  /** `--network host`: no network namespace of its own. */
+  hostNetwork?: boolean;
 }
 
 export function capName(c: string): string {
@@ -133,7 +135,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit > 0) resources.pids = { limit: hc.PidsLimit };
 
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  namespaces.push(input.netnsPath !== undefined ? { type: 'network', path: input.netnsPath } : { type: 'network' });
+  if (input.hostNetwork !== true) namespaces.push(input.netnsPath !== undefined ? { type: 'network', path: input.netnsPath } : { type: 'network' });
 
   const linux: Record<string, unknown> = {
     namespaces,

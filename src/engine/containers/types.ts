@@ -45,6 +45,7 @@ export interface HostConfig {
   LogConfig?: LogConfig;
   NetworkMode?: string;
   PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+  PublishAllPorts?: boolean;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   VolumesFrom?: string[] | null;
@@ -127,6 +128,49 @@ export interface ContainerRecord {
   hasBeenStarted: boolean;
   /** Chain ID of the image's top layer: the lower dirs of this container's root. */
   topChain?: string;
+  /** Networks the container belongs to, by name, as `NetworkingConfig.EndpointsConfig` gives them. */
+  endpointsConfig?: Record<string, EndpointConfig>;
+  /** Addresses and ports of the current (or last) run. */
+  network?: NetworkState;
+}
+
+/** What a container asks of one network (`--network-alias`, `--ip`). */
+export interface EndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  Links?: string[] | null;
+  MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+}
+
+/** One network attachment while the container runs (Docker's `EndpointSettings`). */
+export interface Endpoint {
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Aliases: string[];
+  DNSNames: string[];
+  /** Host end of the veth pair. */
+  hostIf: string;
+  /** Interface name inside the container. */
+  ifName: string;
+}
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface NetworkState {
+  /** Named network namespace (bridge and none modes run in one berth made). */
+  netns?: string;
+  /** Endpoints by network name. */
+  endpoints: Record<string, Endpoint>;
+  /** Published ports: `80/tcp` → host bindings (host ports resolved). */
+  ports: Record<string, PortBinding[] | null>;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

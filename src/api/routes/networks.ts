@@ -1,0 +1,136 @@
+import { InvalidArgument } from '../../core/errors.js';
+import type { CreateNetworkRequest, EndpointConfig, Engine, NetworkRecord } from '../../engine/index.js';
+import { boolQuery, filtersQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
+
+type Route = [method: string, path: string, handler: Handler];
+
+export const networkRoutes: readonly Route[] = [
+  ['GET', '/networks', list],
+  ['GET', '/networks/:id', inspect],
+  ['POST', '/networks/create', create],
+  ['DELETE', '/networks/:id', remove],
+  ['POST', '/networks/prune', prune],
+  ['POST', '/networks/:id/connect', connect],
+  ['POST', '/networks/:id/disconnect', disconnect],
+];
+
+/** A network in the Engine API's shape: the record without berth's own fields, plus its containers. */
+export function networkView(engine: Engine, r: NetworkRecord, opts: { containers?: boolean } = {}): Record<string, unknown> {
+  const { bridge: _bridge, allocations: _alloc, ...shown } = r;
+  const containers: Record<string, unknown> = {};
+  if (opts.containers !== false) {
+    for (const c of engine.containers.list()) {
+      const ep = c.network?.endpoints[r.Name];
+      if (!ep || !c.state.Running) continue;
+      containers[c.id] = {
+        Name: c.name.slice(1),
+        EndpointID: ep.EndpointID,
+        MacAddress: ep.MacAddress,
+        IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`,
+        IPv6Address: '',
+      };
+    }
+  }
+  return { ...shown, IPAM: { ...r.IPAM, Config: r.IPAM.Config.map((c) => ({ ...c })) }, Containers: containers };
+}
+
+function matches(engine: Engine, r: NetworkRecord, filters: Map<string, string[]>): boolean {
+  for (const [key, values] of filters) {
+    const ok = (v: string): boolean => {
+      switch (key) {
+        case 'name':
+          return r.Name.includes(v);
+        case 'id':
+          return r.Id.startsWith(v);
+        case 'driver':
+          return r.Driver === v;
+        case 'scope':
+          return r.Scope === v;
+        case 'type':
+          if (v !== 'custom' && v !== 'builtin') throw new InvalidArgument(`invalid filter: 'type'='${v}'`);
+          return (v === 'builtin') === engine.networks.isBuiltin(r);
+        case 'label': {
+          const i = v.indexOf('=');
+          return i < 0 ? v in r.Labels : r.Labels[v.slice(0, i)] === v.slice(i + 1);
+        }
+        case 'dangling':
+          return (engine.networks.members(r).length === 0 && !engine.networks.isBuiltin(r)) === (v === 'true' || v === '1');
+        default:
+          throw new InvalidArgument(`invalid filter '${key}'`);
+      }
+    };
+    if (key === 'label' ? !values.every(ok) : !values.some(ok)) return false;
+  }
+  return true;
+}
+
+async function list(ctx: Ctx): Promise<void> {
+  const filters = filtersQuery(ctx.query);
+  const out = ctx.engine.networks
+    .list()
+    .filter((r) => matches(ctx.engine, r, filters))
+    .sort((a, b) => a.Name.localeCompare(b.Name))
+    .map((r) => networkView(ctx.engine, r, { containers: false }));
+  sendJson(ctx, 200, out);
+}
+
+async function inspect(ctx: Ctx): Promise<void> {
+  const r = ctx.engine.networks.get(param(ctx, 'id'));
+  void boolQuery(ctx.query, 'verbose');
+  sendJson(ctx, 200, networkView(ctx.engine, r));
+}
+
+async function create(ctx: Ctx): Promise<void> {
+  const body = await jsonBody<CreateNetworkRequest>(ctx);
+  if (!body) throw new InvalidArgument('missing request body');
+  const r = await ctx.engine.networks.create(body);
+  sendJson(ctx, 201, { Id: r.Id, Warning: '' });
+}
+
+async function remove(ctx: Ctx): Promise<void> {
+  await ctx.engine.networks.remove(param(ctx, 'id'));
+  sendStatus(ctx, 204);
+}
+
+async function prune(ctx: Ctx): Promise<void> {
+  const filters = filtersQuery(ctx.query);
+  const deleted: string[] = [];
+  for (const r of ctx.engine.networks.list()) {
+    if (ctx.engine.networks.isBuiltin(r) || ctx.engine.networks.activeEndpoints(r).length > 0) continue;
+    if (ctx.engine.networks.members(r).length > 0) continue;
+    const labels = filters.get('label') ?? [];
+    if (!labels.every((v) => (v.includes('=') ? r.Labels[v.slice(0, v.indexOf('='))] === v.slice(v.indexOf('=') + 1) : v in r.Labels))) continue;
+    const until = filters.get('until')?.[0];
+    if (until !== undefined && Date.parse(r.Created) > untilTime(until)) continue;
+    await ctx.engine.networks.remove(r.Id);
+    deleted.push(r.Name);
+  }
+  sendJson(ctx, 200, { NetworksDeleted: deleted.length > 0 ? deleted : null });
+}
+
+function untilTime(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const d = /^(\d+)([smh])$/.exec(v);
+  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgument(`invalid filter 'until=${v}'`);
+  return t;
+}
+
+async function connect(ctx: Ctx): Promise<void> {
+  const body = await jsonBody<{ Container?: string; EndpointConfig?: EndpointConfig | null }>(ctx);
+  if (!body?.Container) throw new InvalidArgument('missing Container in request body');
+  const c = ctx.engine.containers.get(body.Container);
+  await ctx.engine.networks.connect(param(ctx, 'id'), c, body.EndpointConfig ?? {});
+  await ctx.engine.containers.saveRecord(c);
+  sendStatus(ctx, 200);
+}
+
+async function disconnect(ctx: Ctx): Promise<void> {
+  const body = await jsonBody<{ Container?: string; Force?: boolean }>(ctx);
+  if (!body?.Container) throw new InvalidArgument('missing Container in request body');
+  const c = ctx.engine.containers.get(body.Container);
+  await ctx.engine.networks.disconnect(param(ctx, 'id'), c);
+  await ctx.engine.containers.saveRecord(c);
+  sendStatus(ctx, 200);
+}

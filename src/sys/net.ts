@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Internal } from '../core/errors.js';
+import { run as defaultRun, type Runner } from './exec.js';
+
+/**
+ * Links, bridges and network namespaces, through iproute2 (`ip`). The one place berth
+ * changes the host's network devices; everything that decides *what* to create lives in
+ * src/engine/network and hands plain values to this class.
+ */
+
+export interface VethPlan {
+  /** Host side name (at most 15 characters). */
+  hostIf: string;
+  bridge: string;
+  /** Named namespace (`ip netns`) the container side goes into. */
+  netns: string;
+  /** Name inside the container (eth0, eth1, ...). */
+  ifName: string;
+  /** Address with prefix, `10.88.0.5/16`. */
+  cidr: string;
+  mac: string;
+  /** Default route through this gateway (the first network's). */
+  gateway?: string;
+  mtu?: number;
+}
+
+export class NetOps {
+  constructor(private readonly run: Runner = defaultRun) {}
+
+  private async ip(args: string[], input?: string): Promise<void> {
+    const r = await this.run('ip', args, { allowFailure: true, ...(input !== undefined ? { input } : {}) });
+    if (r.code !== 0) throw new Internal(`ip ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+
+  /** Creates the bridge with its gateway address, up; an existing bridge is kept and fixed up. */
+  async ensureBridge(name: string, gatewayCidr: string, opts: { mtu?: number } = {}): Promise<void> {
+    if (!(await this.linkExists(name))) {
+      await this.ip(['link', 'add', 'name', name, ...(opts.mtu ? ['mtu', String(opts.mtu)] : []), 'type', 'bridge']);
+    }
+    const r = await this.run('ip', ['-4', '-o', 'addr', 'show', 'dev', name], { allowFailure: true });
+    if (!r.stdout.includes(` ${gatewayCidr} `)) await this.ip(['addr', 'add', gatewayCidr, 'dev', name]);
+    await this.ip(['link', 'set', name, 'up']);
+    // Lets DNAT'ed traffic from 127.0.0.1 (published ports on localhost) leave through the bridge.
+    await this.sysctl(`net/ipv4/conf/${name}/route_localnet`, '1').catch(() => undefined);
+  }
+
+  async deleteLink(name: string): Promise<void> {
+    if (await this.linkExists(name)) await this.ip(['link', 'del', name]);
+  }
+
+  async linkExists(name: string): Promise<boolean> {
+    return existsSync(`/sys/class/net/${name}`);
+  }
+
+  netnsPath(name: string): string {
+    return `/run/netns/${name}`;
+  }
+
+  /** A named namespace with loopback up. */
+  async createNetns(name: string): Promise<string> {
+    if (!existsSync(this.netnsPath(name))) await this.ip(['netns', 'add', name]);
+    await this.ip(['-n', name, 'link', 'set', 'lo', 'up']);
+    return this.netnsPath(name);
+  }
+
+  /** Deleting the namespace also destroys the container ends of its veth pairs (and so the host ends). */
+  async deleteNetns(name: string): Promise<void> {
+    if (existsSync(this.netnsPath(name))) await this.ip(['netns', 'del', name]);
+  }
+
+  /** A veth pair: host end on the bridge, container end renamed, addressed and up in the namespace. */
+  async addVeth(p: VethPlan): Promise<void> {
+    const mtu = p.mtu ? ['mtu', String(p.mtu)] : [];
+    await this.ip(['-batch', '-'], [
+      `link add name ${p.hostIf} ${mtu.join(' ')} type veth peer name ${p.ifName} netns ${p.netns}`,
+      `link set ${p.hostIf} master ${p.bridge} up`,
+      '',
+    ].join('\n'));
+    await this.ip(['-n', p.netns, '-batch', '-'], [
+      `link set ${p.ifName} address ${p.mac}`,
+      `addr add ${p.cidr} dev ${p.ifName}`,
+      `link set ${p.ifName} up`,
+      ...(p.gateway !== undefined ? [`route replace default via ${p.gateway} dev ${p.ifName}`] : []),
+      '',
+    ].join('\n'));
+  }
+
+  /** Removes one container-side interface (disconnect of a running container). */
+  async removeFromNetns(netns: string, ifName: string): Promise<void> {
+    await this.ip(['-n', netns, 'link', 'del', ifName]).catch(() => undefined);
+  }
+
+  async sysctl(key: string, value: string): Promise<void> {
+    await writeFile(`/proc/sys/${key}`, value);
+  }
+
+  /** IPv4 routes of the host, as `a.b.c.d/n` (for choosing subnets that clash with nothing). */
+  async hostRoutes(): Promise<string[]> {
+    const r = await this.run('ip', ['-4', '-o', 'route', 'show', 'table', 'all'], { allowFailure: true });
+    const out: string[] = [];
+    for (const line of r.stdout.split('\n')) {
+      const first = line.trim().split(/\s+/)[0] ?? '';
+      const dst = first === 'local' || first === 'broadcast' ? (line.trim().split(/\s+/)[1] ?? '') : first;
+      if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst)) out.push(dst.includes('/') ? dst : `${dst}/32`);
+    }
+    return out;
+  }
+}
