@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -62,10 +63,17 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   await rm(pidFile, { force: true });
 }
 
+/** A live berth daemon, not a zombie or an unrelated process that reused the pid. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/^\d+ \(.*\) Z/.test(stat)) return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon');
   } catch {
     return false;
   }

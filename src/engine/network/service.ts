@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound, errorMessage } from '../../core/errors.js';
 import type { Iptables } from '../../sys/iptables.js';
@@ -320,10 +321,17 @@ export class NetworkService {
   /** At create: the networks named must exist, and options must make sense for them. */
   prepare(c: ContainerRecord, endpoints: Record<string, EndpointConfig> | undefined): void {
     const mode = networkModeName(c.hostConfig.NetworkMode);
+    if (mode === 'host' && (c.config.Hostname ?? '') === c.id.slice(0, 12)) c.config.Hostname = hostname();
     if (mode.startsWith('container:')) {
       if ((c.config.Hostname ?? '') !== '' && c.config.Hostname !== c.id.slice(0, 12)) {
         throw new InvalidArgument('conflicting options: hostname and the network mode');
       }
+      const target = mode.slice('container:'.length);
+      const other = [...this.o.containers()].find((x) => x.id === target || x.name === `/${target}` || (target.length >= 3 && x.id.startsWith(target)));
+      if (!other) throw new NotFound(`No such container: ${target}`);
+      // Docker's rule: the container takes the other's hostname along with its network.
+      c.config.Hostname = other.config.Hostname ?? other.id.slice(0, 12);
+      c.config.Domainname = other.config.Domainname ?? '';
       if ((c.hostConfig.PortBindings && Object.keys(c.hostConfig.PortBindings).length > 0) || c.hostConfig.PublishAllPorts === true) {
         throw new InvalidArgument('conflicting options: port publishing and the container type network mode');
       }
