@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
+import { daemonTag } from '../src/engine/network/service.js';
 
 /**
  * Test support for the root tiers: an isolated berth daemon (its own root, exec root and
@@ -28,8 +29,13 @@ export interface TestDaemon {
   berth(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): CmdResult;
   /** Runs the stock `docker ...` CLI against this daemon. */
   docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): CmdResult;
-  restart(opts?: { kill9?: boolean }): Promise<void>;
+  /** Stops the daemon (SIGTERM, or SIGKILL with kill9), runs `whileDown`, starts it again. */
+  restart(opts?: { kill9?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
+  /** The daemon's tag in host object names (iptables chains `BERTH-<tag>`, bridge `berth<tag>`). */
+  tag: string;
+  /** Bridges of user networks a test created (for leak checks). */
+  bridges: string[];
 }
 
 export interface CmdResult {
@@ -60,7 +66,16 @@ export async function startDaemon(): Promise<TestDaemon> {
   const execRoot = join(base, 'run');
   const socket = join(base, 'berth.sock');
   const host = `unix://${socket}`;
-  const env = { ...process.env, BERTH_HOST: host, DOCKER_HOST: host, DOCKER_CONFIG: join(base, 'docker-config') };
+  // BERTH_ROOT/BERTH_EXEC_ROOT: should the daemon die, berth's CLI auto-starts a replacement on
+  // this test's directories (and stop() ends it), never on /var/lib/berth and /run/berth.
+  const env = {
+    ...process.env,
+    BERTH_HOST: host,
+    DOCKER_HOST: host,
+    DOCKER_CONFIG: join(base, 'docker-config'),
+    BERTH_ROOT: root,
+    BERTH_EXEC_ROOT: execRoot,
+  };
   const launch = () => {
     const p = spawn(process.execPath, [join(REPO, 'bin/berth'), 'daemon', '--root', root, '--exec-root', execRoot, '--host', host], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -79,6 +94,8 @@ export async function startDaemon(): Promise<TestDaemon> {
     throw new Error('berth daemon did not answer /_ping within 10 s');
   };
   const d: TestDaemon = {
+    tag: daemonTag(root),
+    bridges: [],
     root,
     execRoot,
     socket,
@@ -88,25 +105,150 @@ export async function startDaemon(): Promise<TestDaemon> {
     berth: (args, opts) => runCmd(process.execPath, [join(REPO, 'bin/berth'), ...args], env, opts),
     docker: (args, opts) => runCmd('docker', args, env, opts),
     async restart(opts = {}) {
-      const exited = new Promise((r) => d.proc.once('exit', r));
-      d.proc.kill(opts.kill9 === true ? 'SIGKILL' : 'SIGTERM');
-      await exited;
+      await endProcess(d.proc, opts.kill9 === true ? 'SIGKILL' : 'SIGTERM');
+      await opts.whileDown?.();
       d.proc = launch();
       await waitUp();
     },
     async stop() {
-      // Remove every container so nothing is left running or mounted, then stop the daemon.
+      // Remove every container so nothing is left running or mounted, then stop the daemon
+      // (and one the CLI may have auto-started here if ours died).
       const ids = runCmd('docker', ['ps', '-aq'], env).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) runCmd('docker', ['rm', '-f', ...ids], env);
-      const exited = new Promise((r) => d.proc.once('exit', r));
-      d.proc.kill('SIGTERM');
-      await exited;
+      await endProcess(d.proc, 'SIGTERM');
+      await endPidFile(join(execRoot, 'berth.pid'));
       spawnSync('sh', ['-c', `grep -o '${base}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
       await rm(base, { recursive: true, force: true });
     },
   };
   await waitUp();
   return d;
+}
+
+function exited(p: ChildProcess): boolean {
+  return p.exitCode !== null || p.signalCode !== null;
+}
+
+/** Signals a child and waits for it to end (at once when it already has). */
+async function endProcess(p: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (exited(p)) return;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill(signal);
+  await done;
+}
+
+/** Ends the daemon named by a pid file, if one is still alive (an auto-started one). */
+async function endPidFile(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 500 && alive(pid); i++) await sleep(20);
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `probe` every `everyMs` until it returns something other than undefined/false. */
+export async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined | false;
+  for (;;) {
+    last = probe();
+    if (last !== undefined && last !== false) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Runs a command line on a pseudo-terminal of `cols`x`rows` with util-linux `script`
+ * (`script -eqc`: quiet, the command's exit status). `input` is typed into the terminal;
+ * stdin stays open until the command ends, because `script` sends the terminal a NUL
+ * (echoed as `^@`) when its own stdin reaches end of file.
+ */
+export function onPty(
+  d: TestDaemon,
+  command: string,
+  opts: { input?: string; cols?: number; rows?: number; timeoutMs?: number } = {},
+): Promise<CmdResult> {
+  const size = `stty cols ${opts.cols ?? 80} rows ${opts.rows ?? 24}`;
+  const p = spawn('script', ['-eqc', `${size}; ${command}`, '/dev/null'], { env: d.env, stdio: ['pipe', 'pipe', 'pipe'], cwd: REPO });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  p.stdout.on('data', (c: Buffer) => out.push(c));
+  p.stderr.on('data', (c: Buffer) => err.push(c));
+  p.stdin.on('error', () => undefined);
+  if (opts.input !== undefined) p.stdin.write(opts.input);
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      rej(new Error(`pty command timed out: ${command}\n${Buffer.concat(out).toString()}`));
+    }, opts.timeoutMs ?? 30_000);
+    p.once('close', (code, signal) => {
+      clearTimeout(timer);
+      p.stdin.destroy();
+      res({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+}
+
+/** One Engine API request on the daemon's socket; the body is sent as is (Buffer) or as JSON. */
+export function api(d: TestDaemon, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = {};
+    if (payload !== undefined) {
+      headers['Content-Type'] = Buffer.isBuffer(body) ? 'application/x-tar' : 'application/json';
+      headers['Content-Length'] = payload.length;
+    }
+    const req = request({ socketPath: d.socket, path, method, headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      r.on('error', rej);
+    });
+    req.on('error', rej);
+    req.end(payload);
+  });
+}
+
+/** A client command running in the background: `done` resolves when it ends; `kill` ends it early. */
+export interface Background {
+  done: Promise<CmdResult>;
+  stdout(): string;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export function background(d: TestDaemon, client: 'docker' | 'berth', args: string[], opts: { input?: string } = {}): Background {
+  const [cmd, argv] = client === 'docker' ? ['docker', args] : [process.execPath, [join(REPO, 'bin/berth'), ...args]];
+  const p = spawn(cmd, argv, { env: d.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  p.stdout.on('data', (c: Buffer) => out.push(c));
+  p.stderr.on('data', (c: Buffer) => err.push(c));
+  p.stdin.on('error', () => undefined);
+  if (opts.input !== undefined) p.stdin.end(opts.input);
+  const done = new Promise<CmdResult>((res) => {
+    p.once('close', (code, signal) => res({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+  return { done, stdout: () => Buffer.concat(out).toString(), kill: (signal = 'SIGTERM') => void p.kill(signal) };
+}
+
+/** `docker inspect -f FORMAT target`, trimmed; throws when inspect fails. */
+export function inspectField(d: TestDaemon, target: string, format: string): string {
+  const r = d.docker(['inspect', '-f', format, target]);
+  if (r.code !== 0) throw new Error(`docker inspect ${target} failed: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 /** Imports the cached busybox rootfs (made by scripts/base-images.sh) as busybox:latest. */

@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectField, loadBusybox, rootSkipReason, rootTestsEnabled, startDaemon, waitFor, type TestDaemon } from '../harness.js';
+
+/**
+ * Bridge networks through the stock docker CLI: names resolved by the embedded DNS server,
+ * published ports from the host, outbound NAT, isolation, --internal, host/none/container
+ * modes, connect/disconnect, and nothing left on the host once the daemon stops.
+ */
+
+const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+// busybox's static wget crashes with -T: bound it with timeout(1) instead.
+const HTTPD = (text: string) => `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`;
+
+/** Everything on the host that belongs to one daemon: its chains, bridges, veths and namespaces. */
+function hostObjects(d: TestDaemon, ids: string[]): string[] {
+  const out: string[] = [];
+  const tag = d.tag;
+  for (const l of sh('iptables-save').stdout.split('\n')) if (l.includes(`BERTH-${tag}`)) out.push(`rule: ${l}`);
+  for (const l of sh('ip -o link show').stdout.split('\n')) {
+    const name = (l.split(': ')[1] ?? '').split('@')[0] ?? '';
+    if (name === `berth${tag}` || d.bridges.includes(name)) out.push(`link: ${name}`);
+  }
+  for (const l of sh('ip netns list').stdout.split('\n')) {
+    if (ids.some((id) => l.startsWith(`berth-${id.slice(0, 12)}`))) out.push(`netns: ${l}`);
+  }
+  return out;
+}
+
+describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
+  let d: TestDaemon;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    loadBusybox(d);
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  const run = (args: string[]) => {
+    const r = d.docker(['run', '-d', ...args]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    seen.push(id);
+    return id;
+  };
+
+  it('lists the three built-in networks', () => {
+    const r = d.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['bridge bridge', 'host host', 'none null']);
+  });
+
+  it('containers on a user network reach each other by name, aliases answer round-robin', () => {
+    expect(d.docker(['network', 'create', 'appnet']).code).toBe(0);
+    d.bridges.push(`br-${inspectField(d, 'appnet', '{{.Id}}').slice(0, 12)}`);
+    run(['--name', 'web', '--network', 'appnet', '--network-alias', 'www', 'busybox', 'sh', '-c', HTTPD('from-web')]);
+    run(['--name', 'web2', '--network', 'appnet', '--network-alias', 'www', 'busybox', 'sh', '-c', HTTPD('from-web2')]);
+    const get = (url: string) => d.docker(['run', '--rm', '--network', 'appnet', 'busybox', 'sh', '-c', `timeout 5 wget -qO- ${url}`]);
+    const web = waitFor(() => (get('http://web/').stdout === 'from-web\n' ? true : undefined), 'httpd in web');
+    return web.then(() => {
+      expect(get('http://web2.appnet/').stdout).toBe('from-web2\n');
+      const both = d.docker(['run', '--rm', '--network', 'appnet', 'busybox', 'sh', '-c', 'for i in 1 2 3 4; do timeout 5 wget -qO- http://www/; done']);
+      expect(new Set(both.stdout.split('\n').filter(Boolean))).toEqual(new Set(['from-web', 'from-web2']));
+      // The default bridge resolves no container names (Docker's rule).
+      expect(d.docker(['run', '--rm', 'busybox', 'nslookup', 'web']).code).not.toBe(0);
+      // Inspect shows addresses in Docker's shape.
+      const ip = inspectField(d, 'web', '{{.NetworkSettings.Networks.appnet.IPAddress}}');
+      expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(d.docker(['network', 'inspect', 'appnet', '-f', '{{range .Containers}}{{.Name}} {{end}}']).stdout.trim().split(' ').sort()).toEqual(['web', 'web2']);
+    });
+  });
+
+  it('a published port answers on localhost and the host address, and from another container', async () => {
+    run(['--name', 'pub', '-p', '18080:80', 'busybox', 'sh', '-c', HTTPD('published')]);
+    await waitFor(() => (sh('curl -s -m 2 http://127.0.0.1:18080/').stdout === 'published\n' ? true : undefined), 'published port on localhost');
+    const hostIp = sh("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1").stdout.trim();
+    expect(sh(`curl -s -m 2 http://${hostIp}:18080/`).stdout).toBe('published\n');
+    expect(d.docker(['run', '--rm', 'busybox', 'sh', '-c', `timeout 5 wget -qO- http://${hostIp}:18080/`]).stdout).toBe('published\n');
+    expect(d.docker(['port', 'pub']).stdout).toBe('80/tcp -> 0.0.0.0:18080\n');
+    expect(d.docker(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']).stdout.trim()).toBe('0.0.0.0:18080->80/tcp');
+  });
+
+  it('a port already in use is refused and leaves no namespace behind', () => {
+    const before = sh('ip netns list').stdout;
+    const r = d.docker(['run', '-d', '--name', 'clash', '-p', '18080:80', 'busybox', 'sleep', '60']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Bind for 0.0.0.0:18080 failed: port is already allocated');
+    expect(sh('ip netns list').stdout).toBe(before);
+    seen.push(inspectField(d, 'clash', '{{.Id}}'));
+  });
+
+  it('-p with no host port picks one, -P publishes EXPOSE', () => {
+    run(['--name', 'rnd', '-p', '80', '--expose', '81', 'busybox', 'sleep', '60']);
+    const port = Number(inspectField(d, 'rnd', '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}'));
+    expect(port).toBeGreaterThanOrEqual(32768);
+    run(['--name', 'all', '-P', '--expose', '7000', 'busybox', 'sleep', '60']);
+    expect(d.docker(['port', 'all', '7000']).stdout).toMatch(/^0\.0\.0\.0:\d+\n$/);
+  });
+
+  it('containers reach the outside through NAT (the Debian mirror)', () => {
+    const r = d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'timeout 20 wget -qO- http://deb.debian.org/debian/dists/bookworm/Release | head -1']);
+    expect(r.stdout).toBe('Origin: Debian\n');
+  });
+
+  it('an --internal network cannot reach out; different networks are isolated', () => {
+    expect(d.docker(['network', 'create', '--internal', 'closed']).code).toBe(0);
+    d.bridges.push(`br-${inspectField(d, 'closed', '{{.Id}}').slice(0, 12)}`);
+    const out = d.docker(['run', '--rm', '--network', 'closed', 'busybox', 'sh', '-c', 'timeout 5 wget -qO- http://deb.debian.org/ >/dev/null 2>&1; echo $?']);
+    expect(out.stdout.trim()).not.toBe('0');
+    const webIp = inspectField(d, 'web', '{{.NetworkSettings.Networks.appnet.IPAddress}}');
+    const cross = d.docker(['run', '--rm', 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${webIp}/ >/dev/null 2>&1; echo $?`]);
+    expect(cross.stdout.trim()).not.toBe('0');
+  });
+
+  it('host, none and container network modes', () => {
+    expect(d.docker(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ip -o addr | grep -c inet']).stdout.trim()).toBe('2'); // lo v4 + v6
+    const hostName = sh('hostname').stdout.trim();
+    expect(d.docker(['run', '--rm', '--network', 'host', 'busybox', 'hostname']).stdout.trim()).toBe(hostName);
+    const id = run(['--name', 'owner', 'busybox', 'sleep', '60']);
+    const ip = inspectField(d, 'owner', '{{.NetworkSettings.IPAddress}}');
+    const joined = d.docker(['run', '--rm', '--network', 'container:owner', 'busybox', 'sh', '-c', 'hostname; ip -o -4 addr show eth0']);
+    expect(joined.stdout).toContain(id.slice(0, 12));
+    expect(joined.stdout).toContain(ip);
+  });
+
+  it('connect and disconnect a running container', () => {
+    run(['--name', 'mover', 'busybox', 'sleep', '60']);
+    expect(d.docker(['network', 'connect', '--alias', 'moved', 'appnet', 'mover']).code).toBe(0);
+    expect(d.docker(['run', '--rm', '--network', 'appnet', 'busybox', 'ping', '-c1', '-W2', 'moved']).code).toBe(0);
+    expect(d.docker(['network', 'disconnect', 'appnet', 'mover']).code).toBe(0);
+    expect(d.docker(['exec', 'mover', 'sh', '-c', 'ip -o -4 addr | grep -c eth1']).stdout.trim()).toBe('0');
+    const rm = d.docker(['network', 'rm', 'appnet']);
+    expect(rm.code).not.toBe(0);
+    expect(rm.stderr).toContain('has active endpoints');
+  });
+
+  it('--add-host host-gateway, --dns and --hostname land in the generated files', () => {
+    const r = d.docker(['run', '--rm', '--hostname', 'box', '--add-host', 'host.docker.internal:host-gateway', '--dns', '192.0.2.53', 'busybox', 'sh', '-c', 'hostname; grep host.docker.internal /etc/hosts; cat /etc/resolv.conf']);
+    const gw = inspectField(d, 'bridge', '{{(index .IPAM.Config 0).Gateway}}');
+    expect(r.stdout).toContain('box\n');
+    expect(r.stdout).toContain(`${gw}\thost.docker.internal`);
+    expect(r.stdout).toContain('nameserver 192.0.2.53');
+  });
+
+  it('leaves nothing on the host once containers are gone and the daemon stops', async () => {
+    const ids = d.docker(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+    seen.push(...ids);
+    // While containers run, the check does see the daemon's objects.
+    const live = hostObjects(d, seen);
+    expect(live.some((o) => o.startsWith('rule: '))).toBe(true);
+    expect(live.some((o) => o.startsWith('netns: '))).toBe(true);
+    expect(live).toContain(`link: berth${d.tag}`);
+    d.docker(['rm', '-f', ...ids]);
+    expect(d.docker(['network', 'rm', 'appnet', 'closed']).code).toBe(0);
+    await d.stop();
+    expect(hostObjects(d, seen)).toEqual([]);
+  });
+});
