@@ -15,7 +15,7 @@ import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { LogShipper } from './logship.js';
 import { buildSpec, resolveUser, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
-import { emptyState, type ContainerConfig, type ContainerRecord, type EndpointConfig, type HostConfig } from './types.js';
+import { emptyState, type ContainerConfig, type ContainerRecord, type EndpointConfig, type HostConfig, type MountPoint } from './types.js';
 
 /**
  * Containers: records on disk, the overlay root, and the lifecycle on the OCI runtime.
@@ -318,6 +318,15 @@ export class ContainerService {
 
   upperDir(id: string): string {
     return join(this.cdir(id), 'upper');
+  }
+
+  /**
+   * Mounts a container has on top of its root (volumes, binds, tmpfs), for `cp` and
+   * `inspect`: where each is inside the container and where its data is on the host
+   * (undefined for tmpfs, which lives only in the container's mount namespace).
+   */
+  mountPoints(rec: ContainerRecord): MountPoint[] {
+    return rec.mounts ?? [];
   }
 
   /** Docker's "init layer": mount points of generated files, below the upper dir. */

@@ -128,6 +128,8 @@ export interface ContainerRecord {
   hasBeenStarted: boolean;
   /** Chain ID of the image's top layer: the lower dirs of this container's root. */
   topChain?: string;
+  /** Volumes, binds and tmpfs mounts, resolved at create (Docker's `Mounts` in inspect). */
+  mounts?: MountPoint[];
   /** Networks the container belongs to, by name, as `NetworkingConfig.EndpointsConfig` gives them. */
   endpointsConfig?: Record<string, EndpointConfig>;
   /** Addresses and ports of the current (or last) run. */
@@ -189,4 +191,25 @@ export function emptyState(): ContainerState {
     StartedAt: ZERO_TIME,
     FinishedAt: ZERO_TIME,
   };
+}
+
+/** One mount of a container, in Docker's inspect shape plus what berth needs. */
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  /** Volume name (volumes only). */
+  Name?: string;
+  /** Host path of the data: the bind source or the volume's data dir ('' for tmpfs). */
+  Source: string;
+  /** Path inside the container. */
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** berth: tmpfs options (size, mode). */
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  /** berth: an anonymous volume, removed with the container by `rm -v` and `--rm`. */
+  Anonymous?: boolean;
+  /** berth: fill a new, empty volume with the image's content at this path first (Docker's copy-up). */
+  CopyUp?: boolean;
 }
