@@ -32,7 +32,7 @@ export function containerInspect(engine: Engine, r: ContainerRecord): Record<str
       Name: 'overlay2',
       Data: { MergedDir: `${dir}/merged`, UpperDir: `${dir}/upper`, WorkDir: `${dir}/work` },
     },
-    Mounts: [],
+    Mounts: mountViews(r),
     Config: {
       ...r.config,
       AttachStdin: r.config.AttachStdin ?? false,
@@ -74,7 +74,7 @@ export function containerSummary(r: ContainerRecord): Record<string, unknown> {
     Status: containerStatus(r),
     HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: endpointViews(r) },
-    Mounts: [],
+    Mounts: mountViews(r),
   };
 }
 
@@ -207,4 +207,18 @@ function portList(r: ContainerRecord): { IP?: string; PrivatePort: number; Publi
     }
   }
   return out;
+}
+
+/** `Mounts` in inspect and ps, Docker's shape. */
+function mountViews(r: ContainerRecord): Record<string, unknown>[] {
+  return (r.mounts ?? []).map((m) => ({
+    Type: m.Type,
+    ...(m.Name ? { Name: m.Name } : {}),
+    Source: m.Source,
+    Destination: m.Destination,
+    ...(m.Driver ? { Driver: m.Driver } : {}),
+    Mode: m.Mode,
+    RW: m.RW,
+    Propagation: m.Propagation,
+  }));
 }

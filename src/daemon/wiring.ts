@@ -6,6 +6,7 @@ import { Mounter } from '../sys/mount.js';
 import { NetOps } from '../sys/net.js';
 import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
 import { NetworkService, daemonTag } from '../engine/network/service.js';
+import { VolumeService } from '../engine/volumes/service.js';
 import { OciRuntime } from '../sys/runtime.js';
 import {
   ContainerService,
@@ -47,7 +48,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, 'runtime'), conmon: resolveBinary('conmon') });
   const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
   // Networks and containers know each other: DNS answers and port conflicts need the containers.
-  let containers: ContainerService | undefined;
+  const late: { containers?: ContainerService } = {};
   const tag = daemonTag(cfg.root);
   const dns = new EmbeddedDns({
     upstreams: upstreamsFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')),
@@ -64,23 +65,28 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     iptables: new Iptables(),
     events,
     dns,
-    containers: () => containers?.list() ?? [],
+    containers: () => late.containers?.list() ?? [],
     ...(cfg.log ? { log: cfg.log } : {}),
   });
   await networks.init();
-  containers = new ContainerService({
+  const mounter = new Mounter();
+  const volumes = new VolumeService(cfg.root, mounter, events);
+  await volumes.init();
+  const containers = new ContainerService({
     paths: { root: cfg.root, execRoot: cfg.execRoot },
     images,
     snapshots,
     runtime,
-    mounter: new Mounter(),
+    mounter,
     events,
     ...(initPath !== undefined ? { initPath } : {}),
     logMaxSize: cfg.logMaxSize,
     logMaxFiles: cfg.logMaxFiles,
     ...(cfg.log ? { onError: cfg.log } : {}),
     network: networks,
+    volumes,
   });
+  late.containers = containers;
   const execs = new ExecService(containers, runtime, events);
   installHealthChecks(containers, execs, events);
   await containers.init();
@@ -89,6 +95,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   const engine: Engine & { close(): Promise<void> } = {
     containers: c,
     networks,
+    volumes,
     execs,
     images,
     events,

@@ -14,6 +14,8 @@ export { readJsonLog } from './containers/jsonlog.js';
 export type { LogRecord } from './containers/logs.js';
 export type { ContainerConfig, ContainerRecord, EndpointConfig, HostConfig } from './containers/types.js';
 export { NetworkService, networkModeName } from './network/service.js';
+export { VolumeService } from './volumes/service.js';
+export type { VolumeRecord, CreateVolumeRequest } from './volumes/service.js';
 export type { NetworkRecord, CreateNetworkRequest } from './network/service.js';
 export { EventBus } from './events/bus.js';
 export type { EngineEvent } from './events/bus.js';
@@ -25,6 +27,7 @@ export { OverlaySnapshotter, chainIds } from './snapshots/overlay.js';
 
 import type { ContainerService } from './containers/service.js';
 import type { NetworkService } from './network/service.js';
+import type { VolumeService } from './volumes/service.js';
 import type { ExecService } from './containers/exec.js';
 import type { EventBus } from './events/bus.js';
 import type { ImageStore } from './images/store.js';
@@ -34,6 +37,7 @@ import type { OciRuntime } from '../sys/runtime.js';
 export interface Engine {
   containers: ContainerService;
   networks: NetworkService;
+  volumes: VolumeService;
   execs: ExecService;
   images: ImageStore;
   events: EventBus;

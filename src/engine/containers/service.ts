@@ -15,6 +15,9 @@ import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { LogShipper } from './logship.js';
 import { buildSpec, resolveUser, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
+import { copyTreeInto } from '../../sys/fs.js';
+import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
+import type { VolumeService } from '../volumes/service.js';
 import { emptyState, type ContainerConfig, type ContainerRecord, type EndpointConfig, type HostConfig, type MountPoint } from './types.js';
 
 /**
@@ -66,6 +69,8 @@ export interface ContainerServiceOptions {
   onError?: (msg: string) => void;
   /** Bridge networks, published ports, DNS; without it containers get loopback only. */
   network?: ContainerNetworking;
+  /** Named and anonymous volumes; without it only binds and tmpfs mounts work. */
+  volumes?: VolumeService;
 }
 
 /** What the container service needs of networking (src/engine/network implements it). */
@@ -276,8 +281,10 @@ export class ContainerService {
     };
     if (hostConfig.NetworkMode === '' || hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
     this.o.network?.prepare(rec, o.endpoints); // unknown networks fail here, before anything is stored
+    const planned = this.planMounts(rec);
     this.names.set(name, id); // reserve the name before any await
     try {
+      rec.mounts = await this.materialiseMounts(rec, planned);
       const d = this.cdir(id);
       await mkdir(join(d, 'upper'), { recursive: true });
       await mkdir(join(d, 'work'), { recursive: true });
@@ -286,6 +293,7 @@ export class ContainerService {
     } catch (e) {
       this.names.delete(name);
       await rm(this.cdir(id), { recursive: true, force: true });
+      await this.removeAnonymousVolumes(rec);
       throw e;
     }
     this.records.set(id, rec);
@@ -318,6 +326,95 @@ export class ContainerService {
 
   upperDir(id: string): string {
     return join(this.cdir(id), 'upper');
+  }
+
+  /** Docker's mount rules applied to the create request (pure; nothing made yet). */
+  private planMounts(rec: ContainerRecord): PlannedMount[] {
+    const hc = rec.hostConfig;
+    const from = (hc.VolumesFrom ?? []).map((spec) => {
+      const [ref = '', mode = ''] = spec.split(':');
+      if (mode !== '' && mode !== 'ro' && mode !== 'rw') throw new InvalidArgument(`invalid mode for volumes-from: ${mode}`);
+      const other = this.get(ref);
+      return { mounts: other.mounts ?? [], mode: mode as 'ro' | 'rw' | '' };
+    });
+    return planMounts({
+      binds: hc.Binds ?? [],
+      mounts: (hc.Mounts ?? []) as ApiMount[],
+      tmpfs: hc.Tmpfs ?? {},
+      volumes: Object.keys(rec.config.Volumes ?? {}),
+      from,
+    });
+  }
+
+  /** Creates the volumes and host directories the plan needs; returns the container's mount points. */
+  private async materialiseMounts(rec: ContainerRecord, planned: PlannedMount[]): Promise<MountPoint[]> {
+    const out: MountPoint[] = [];
+    rec.mounts = out; // so a failure half-way removes the anonymous volumes made so far
+    for (const p of planned) {
+      const { volumeCreate, createSource, ...m } = p;
+      if (m.Type === 'volume') {
+        if (!this.o.volumes) throw new InvalidArgument('volumes are not available in this daemon');
+        if (m.Driver !== undefined && m.Driver !== 'local') throw new InvalidArgument(`volume driver "${m.Driver}" is not supported: berth has the local driver`);
+        const existing = m.Name ? this.o.volumes.tryGet(m.Name) : undefined;
+        const v = existing ?? (await this.o.volumes.create(
+          { ...(m.Name ? { Name: m.Name } : {}), ...(volumeCreate?.labels ? { Labels: volumeCreate.labels } : {}), ...(volumeCreate?.driverOpts ? { DriverOpts: volumeCreate.driverOpts } : {}) },
+          { anonymous: m.Anonymous === true },
+        ));
+        out.push({ ...m, Name: v.Name, Source: v.Mountpoint, Driver: 'local' });
+      } else if (m.Type === 'bind') {
+        const exists = await stat(m.Source).then(() => true, () => false);
+        if (!exists) {
+          if (createSource !== true) throw new InvalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+          await mkdir(m.Source, { recursive: true }); // Docker's rule for -v: a missing host directory is made
+        }
+        out.push(m);
+      } else {
+        out.push(m);
+      }
+    }
+    return out;
+  }
+
+  /** Anonymous volumes go with their container (`rm -v`, `--rm`), unless another container uses them. */
+  private async removeAnonymousVolumes(rec: ContainerRecord): Promise<void> {
+    if (!this.o.volumes) return;
+    for (const m of rec.mounts ?? []) {
+      if (m.Type !== 'volume' || m.Anonymous !== true || !m.Name) continue;
+      const users = this.volumeUsers(m.Name).filter((id) => id !== rec.id);
+      if (users.length > 0) continue;
+      await this.o.volumes.remove(m.Name, { force: true, inUse: () => [] }).catch(() => undefined);
+    }
+  }
+
+  /** Containers that reference a volume (Docker refuses to remove it while any does). */
+  volumeUsers(name: string): string[] {
+    return [...this.records.values()].filter((r) => (r.mounts ?? []).some((m) => m.Type === 'volume' && m.Name === name)).map((r) => r.id);
+  }
+
+  /** OCI mounts for the container's volumes, binds and tmpfs; volumes get their copy-up first. */
+  private async ociMounts(rec: ContainerRecord, rootfs: string): Promise<OciMount[]> {
+    const out: OciMount[] = [];
+    for (const m of rec.mounts ?? []) {
+      if (m.Type === 'tmpfs') {
+        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: tmpfsOptions(m) });
+        continue;
+      }
+      let source = m.Source;
+      if (m.Type === 'volume' && m.Name && this.o.volumes) {
+        source = await this.o.volumes.acquire(m.Name, rec.id);
+        if (m.CopyUp === true && (await this.o.volumes.isEmpty(m.Name))) {
+          const image = join(rootfs, m.Destination);
+          const st = await stat(image).catch(() => undefined);
+          if (st?.isDirectory()) await copyTreeInto(image, source);
+        }
+      }
+      out.push({ destination: m.Destination, type: 'bind', source, options: ['rbind', m.RW ? 'rw' : 'ro', m.Propagation || 'rprivate'] });
+    }
+    return out;
+  }
+
+  private async releaseVolumes(rec: ContainerRecord): Promise<void> {
+    for (const m of rec.mounts ?? []) if (m.Type === 'volume' && m.Name) await this.o.volumes?.release(m.Name, rec.id);
   }
 
   /**
@@ -359,6 +456,7 @@ export class ContainerService {
       await this.save(rec);
       await this.o.runtime.delete(rec.id);
       await this.o.network?.tearDown(rec).catch(() => undefined);
+      await this.releaseVolumes(rec);
       await this.save(rec);
       await this.unmountRoot(rec).catch(() => undefined);
       // Whoever waits for this run to end (an attached `run`) learns it never started.
@@ -382,7 +480,7 @@ export class ContainerService {
     const user = resolveUser(rec.config.User, passwd, group);
     if (rec.config.WorkingDir) await mkdir(join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
     const net: ContainerNetSetup = this.o.network ? await this.o.network.setUp(rec, (x) => this.get(x)) : { hostNetwork: false, hostsLines: [] };
-    const files = await this.writeEtcFiles(rec, net);
+    const files = [...(await this.ociMounts(rec, rootfs)), ...(await this.writeEtcFiles(rec, net))];
     const spec = buildSpec({
       record: rec,
       rootfs,
@@ -574,6 +672,7 @@ export class ContainerService {
       await this.o.runtime.delete(id);
       await this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`));
       await this.unmountRoot(rec).catch(() => undefined);
+      await this.releaseVolumes(rec);
       await rm(join(this.exitDir, id), { force: true });
       this.stopHealth(id);
       // Everything the process wrote is in the json-file log before anyone learns it ended.
@@ -776,6 +875,7 @@ export class ContainerService {
     this.shippers.delete(rec.id);
     this.records.delete(rec.id);
     this.names.delete(rec.name);
+    if (opts.volumes) await this.removeAnonymousVolumes(rec);
     const live = this.live.get(rec.id);
     this.live.delete(rec.id);
     this.o.events.publish('container', 'destroy', rec.id, this.attrs(rec));

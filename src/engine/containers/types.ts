@@ -208,6 +208,8 @@ export interface MountPoint {
   Propagation: string;
   /** berth: tmpfs options (size, mode). */
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  /** berth: `--tmpfs` options as given (`size=64m,mode=1777`). */
+  tmpfsData?: string;
   /** berth: an anonymous volume, removed with the container by `rm -v` and `--rm`. */
   Anonymous?: boolean;
   /** berth: fill a new, empty volume with the image's content at this path first (Docker's copy-up). */
