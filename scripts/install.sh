@@ -39,6 +39,8 @@ done
 PACKAGES=(
 	runc conmon iptables iproute2 busybox-static debootstrap attr socat tini
 	util-linux tar gzip ca-certificates procps
+	# test clients: curl for published ports, docker-compose (v1) as a second Engine API client
+	curl docker-compose
 )
 NODE_MIN=20
 

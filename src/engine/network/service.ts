@@ -315,7 +315,8 @@ export class NetworkService {
   membership(c: ContainerRecord): Record<string, EndpointConfig> {
     const mode = networkModeName(c.hostConfig.NetworkMode);
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return {};
-    return { [mode]: c.endpointsConfig?.[mode] ?? {}, ...(c.endpointsConfig ?? {}) };
+    // Set at create (the NetworkMode network first), changed by connect/disconnect.
+    return c.endpointsConfig ?? { [mode]: {} };
   }
 
   /** At create: the networks named must exist, and options must make sense for them. */
@@ -466,7 +467,7 @@ export class NetworkService {
     if (r.Driver !== 'bridge') throw new Conflict('container cannot be disconnected from host network or connected to host network');
     if (this.membership(c)[r.Name] !== undefined) throw new Conflict(`endpoint with name ${c.name.slice(1)} already exists in network ${r.Name}`);
     if ((cfg.Aliases?.length ?? 0) > 0 && r.Name === 'bridge') throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
-    c.endpointsConfig = { ...(c.endpointsConfig ?? {}), [r.Name]: cfg };
+    c.endpointsConfig = { ...this.membership(c), [r.Name]: cfg };
     if (c.state.Running && c.network?.netns !== undefined) {
       const ifName = `eth${Object.keys(c.network.endpoints).length}`;
       const ep = await this.attach(c, r, cfg, ifName, false);
@@ -489,11 +490,10 @@ export class NetworkService {
       delete c.network.endpoints[r.Name];
       await this.applyRules();
     }
-    if (c.endpointsConfig) delete c.endpointsConfig[r.Name];
-    if (networkModeName(c.hostConfig.NetworkMode) === r.Name) {
-      const rest = Object.keys(c.endpointsConfig ?? {});
-      c.hostConfig.NetworkMode = rest[0] ?? 'none';
-    }
+    // NetworkMode stays as it is (Docker's rule): docker-compose disconnects and reconnects
+    // a created container to set its aliases.
+    c.endpointsConfig = { ...this.membership(c) };
+    delete c.endpointsConfig[r.Name];
     this.o.events.publish('network', 'disconnect', r.Id, { container: c.id, name: r.Name, type: r.Driver });
   }
 
