@@ -7,7 +7,7 @@ import { resolveHost } from '../client/host.js';
 import { errorMessage } from '../core/errors.js';
 import { UsageError, parseArgs, renderHelp } from './args.js';
 import { createCli, formatError, InvalidFilter, StatusError, type CliIo, type CommandDef } from './context.js';
-import { managementHelp, resolveCommand, topLevelHelp } from './registry.js';
+import { MANAGEMENT, managementHelp, resolveCommand, topLevelHelp } from './registry.js';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -79,9 +79,10 @@ function argCountError(path: string, def: CommandDef, n: number): string | undef
   const min = def.minArgs ?? 0;
   const max = def.maxArgs;
   let msg: string | undefined;
-  if (max !== undefined && min === max && n !== min) msg = `"berth ${path}" requires exactly ${min} ${plural(min)}.`;
+  if (max === 0 && n > 0) msg = `"berth ${path}" accepts no arguments.`;
+  else if (max !== undefined && min === max && n !== min) msg = `"berth ${path}" requires exactly ${min} ${plural(min)}.`;
   else if (n < min) msg = `"berth ${path}" requires at least ${min} ${plural(min)}.`;
-  else if (max !== undefined && n > max) msg = max === 0 ? `"berth ${path}" accepts no arguments.` : `"berth ${path}" requires at most ${max} ${plural(max)}.`;
+  else if (max !== undefined && n > max) msg = `"berth ${path}" requires at most ${max} ${plural(max)}.`;
   if (msg === undefined) return undefined;
   return `${msg}\nSee 'berth ${path} --help'.\n\nUsage:  ${usageLine(path, def)}\n\n${def.description}\n`;
 }
@@ -118,7 +119,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const resolved = resolveCommand(rest);
   if (resolved === undefined) {
     const [first, second] = rest;
-    if (second !== undefined && first !== undefined && ['container', 'image', 'system'].includes(first)) {
+    if (second !== undefined && first !== undefined && Object.hasOwn(MANAGEMENT, first)) {
       err(`berth: '${first} ${second}' is not a berth command.\nSee 'berth ${first} --help'\n`);
     } else {
       err(`berth: '${first}' is not a berth command.\nSee 'berth --help'\n`);

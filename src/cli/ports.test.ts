@@ -1,5 +1,20 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { displayablePorts, parseExpose, parsePortSpec, parsePortSpecs } from './ports.js';
+import { displayablePorts, parseExpose, parsePortSpec, parsePortSpecs, portLines, type PortMap } from './ports.js';
+
+const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden/port/', import.meta.url));
+
+/** Compares with test/golden/port/<name>; `UPDATE_GOLDEN=1` rewrites the file instead. */
+function expectGolden(name: string, actual: string): void {
+  const file = join(GOLDEN_DIR, name);
+  if (process.env['UPDATE_GOLDEN'] === '1') {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, actual);
+  }
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
 
 describe('parsePortSpec (nat.ParsePortSpec)', () => {
   it.each([
@@ -74,5 +89,48 @@ describe('displayablePorts', () => {
     ],
   ])('%j → %s', (ports, want) => {
     expect(displayablePorts(ports)).toBe(want);
+  });
+});
+
+describe('portLines (docker port)', () => {
+  const ports: PortMap = {
+    '443/tcp': [{ HostIp: '0.0.0.0', HostPort: '8443' }],
+    '80/tcp': [
+      { HostIp: '::', HostPort: '8080' },
+      { HostIp: '0.0.0.0', HostPort: '8080' },
+    ],
+    '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
+    '9000/tcp': null,
+    '8000/tcp': [],
+  };
+
+  it('lists every binding, naturally sorted', () => {
+    const out = `${portLines(ports, 'web').join('\n')}\n`;
+    expect(out).toBe('53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n443/tcp -> 0.0.0.0:8443\n');
+    expectGolden('all.txt', out);
+  });
+
+  it('shows the bindings of one private port (tcp by default)', () => {
+    expect(portLines(ports, 'web', '80')).toEqual(['0.0.0.0:8080', '[::]:8080']);
+    expect(portLines(ports, 'web', '80/tcp')).toEqual(['0.0.0.0:8080', '[::]:8080']);
+    expect(portLines(ports, 'web', '80/')).toEqual(['0.0.0.0:8080', '[::]:8080']);
+    expect(portLines(ports, 'web', '53/udp')).toEqual(['127.0.0.1:5353']);
+    expect(portLines(ports, 'web', '8000')).toEqual([]);
+  });
+
+  it('prints nothing for a container without ports', () => {
+    expect(portLines(null, 'web')).toEqual([]);
+    expect(portLines({}, 'web')).toEqual([]);
+  });
+
+  it.each([
+    ['81', "Error: No public port '81' published for web"],
+    ['53', "Error: No public port '53' published for web"],
+    ['9000', "Error: No public port '9000' published for web"],
+    ['abc', 'Error: invalid port (abc): strconv.ParseUint: parsing "abc": invalid syntax'],
+    ['70000/tcp', 'Error: invalid port (70000): strconv.ParseUint: parsing "70000": value out of range'],
+    ['/udp', 'Error: invalid port (): strconv.ParseUint: parsing "": invalid syntax'],
+  ])('%s fails: %s', (want, message) => {
+    expect(() => portLines(ports, 'web', want)).toThrow(message);
   });
 });

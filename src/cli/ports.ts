@@ -3,7 +3,8 @@
  * shows them (`DisplayablePorts` for the PORTS column of `ps`).
  */
 import { isIP } from 'node:net';
-import { InvalidArgument } from '../core/errors.js';
+import { InvalidArgument, NotFound } from '../core/errors.js';
+import { naturalCompare } from './sortorder.js';
 
 export interface PortBinding {
   HostIp: string;
@@ -190,4 +191,44 @@ export function displayablePorts(ports: readonly ApiPort[] | null | undefined): 
   }
   result.push(...hostMappings);
   return result.join(', ');
+}
+
+/** `NetworkSettings.Ports` of a container's inspect: `80/tcp` → host bindings (null: exposed only). */
+export type PortMap = Readonly<Record<string, readonly PortBinding[] | null>>;
+
+/** Go's `strconv.ParseUint(s, 10, 16)` error text, or undefined when `s` is a valid port. */
+function parseUint16Error(s: string): string | undefined {
+  if (!/^\d+$/.test(s)) return `strconv.ParseUint: parsing ${goQuoted(s)}: invalid syntax`;
+  if (Number(s) > 65535) return `strconv.ParseUint: parsing ${goQuoted(s)}: value out of range`;
+  return undefined;
+}
+
+function goQuoted(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * The lines `docker port CONTAINER [PRIVATE_PORT[/PROTO]]` prints, naturally sorted:
+ * `80/tcp -> 0.0.0.0:8080` for every binding, or just `0.0.0.0:8080` for one private port.
+ * Throws with the docker CLI's messages (`Error: No public port '80/tcp' published for web`).
+ */
+export function portLines(ports: PortMap | null | undefined, container: string, want?: string): string[] {
+  const map = ports ?? {};
+  const out: string[] = [];
+  if (want !== undefined && want !== '') {
+    const slash = want.indexOf('/');
+    const port = slash >= 0 ? want.slice(0, slash) : want;
+    const proto = slash >= 0 && slash < want.length - 1 ? want.slice(slash + 1) : 'tcp';
+    const bad = parseUint16Error(port);
+    if (bad !== undefined) throw new InvalidArgument(`Error: invalid port (${port}): ${bad}`);
+    const key = `${port}/${proto}`;
+    const frontends = Object.hasOwn(map, key) ? map[key] : undefined;
+    if (frontends === undefined || frontends === null) throw new NotFound(`Error: No public port '${want}' published for ${container}`);
+    for (const fe of frontends) out.push(joinHostPort(fe.HostIp, fe.HostPort));
+  } else {
+    for (const [from, frontends] of Object.entries(map)) {
+      for (const fe of frontends ?? []) out.push(`${from} -> ${joinHostPort(fe.HostIp, fe.HostPort)}`);
+    }
+  }
+  return out.sort(naturalCompare);
 }

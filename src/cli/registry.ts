@@ -18,6 +18,7 @@ const imageIo = () => import('./commands/image-io.js');
 const system = () => import('./commands/system.js');
 const inspect = () => import('./commands/inspect.js');
 const prune = () => import('./commands/prune.js');
+const network = () => import('./commands/network.js');
 
 /** Top-level commands (docker's shortcuts) by name. */
 export const COMMANDS: Readonly<Record<string, Entry>> = {
@@ -102,6 +103,18 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
       tag: COMMANDS.tag as Entry,
     },
   },
+  network: {
+    summary: 'Manage networks',
+    commands: {
+      connect: { summary: 'Connect a container to a network', load: async () => (await network()).networkConnect },
+      create: { summary: 'Create a network', load: async () => (await network()).networkCreate },
+      disconnect: { summary: 'Disconnect a container from a network', load: async () => (await network()).networkDisconnect },
+      inspect: { summary: 'Display detailed information on one or more networks', load: async () => (await network()).networkInspect },
+      ls: { summary: 'List networks', load: async () => (await network()).networkLs },
+      prune: { summary: 'Remove all unused networks', load: async () => (await network()).networkPrune },
+      rm: { summary: 'Remove one or more networks', load: async () => (await network()).networkRm },
+    },
+  },
   system: {
     summary: 'Manage berth',
     commands: {
@@ -115,6 +128,7 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
 const ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   container: { list: 'ls', ps: 'ls', remove: 'rm' },
   image: { list: 'ls', remove: 'rm' },
+  network: { list: 'ls', remove: 'rm' },
 };
 
 export interface Resolved {
@@ -169,7 +183,9 @@ export function managementHelp(name: string): string {
   const group = MANAGEMENT[name];
   if (!group) return topLevelHelp();
   let s = `\nUsage:  berth ${name} COMMAND\n\n${group.summary}\n\nCommands:\n`;
-  for (const [sub, e] of Object.entries(group.commands)) s += `  ${sub.padEnd(10)}${e.summary}\n`;
+  // cobra's layout: names padded to the longest (at least 11), then one space.
+  const width = Math.max(11, ...Object.keys(group.commands).map((n) => n.length));
+  for (const [sub, e] of Object.entries(group.commands)) s += `  ${sub.padEnd(width)} ${e.summary}\n`;
   s += `\nRun 'berth ${name} COMMAND --help' for more information on a command.\n`;
   return s;
 }

@@ -88,3 +88,17 @@ export function getTimestamp(value: string, now: Date = new Date()): string {
   const secs = Math.floor(ms / 1000);
   return `${secs}.${frac.padEnd(9, '0')}`;
 }
+
+/**
+ * Go's `time.Time.String()` of an RFC3339(Nano) timestamp from the API (`Created` of a
+ * network): `2024-01-02 15:04:05.123456789 +0000 UTC` in local time, trailing zeros of the
+ * fraction dropped. An empty or unparseable value is Go's zero time.
+ */
+export function goTimeStringRfc3339(value: string | undefined): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(value ?? '');
+  const ms = m ? Date.parse(`${m[1]}${m[3]?.toUpperCase()}`) : Number.NaN;
+  if (!m || Number.isNaN(ms) || ms <= -62135596800000) return '0001-01-01 00:00:00 +0000 UTC';
+  const d = new Date(ms);
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  return `${localDate(d)} ${localClock(d)}${frac === '' ? '' : `.${frac}`} ${offset(d, false)} ${zoneName(d)}`;
+}

@@ -1,7 +1,8 @@
 /** top, diff, export, port, commit. */
-import { InvalidArgument } from '../../core/errors.js';
+import { InvalidArgument, errorMessage } from '../../core/errors.js';
 import { familiarName, parseReference, withDefaultTag } from '../../core/reference.js';
-import { copyToOutput, type CommandDef } from '../context.js';
+import { copyToOutput, StatusError, type CommandDef } from '../context.js';
+import { portLines, type PortMap } from '../ports.js';
 import { tabwrite } from '../tabwriter.js';
 
 const c = (name: string) => `/containers/${encodeURIComponent(name)}`;
@@ -55,32 +56,6 @@ export const exportCmd: CommandDef = {
   },
 };
 
-/** Go's `net.JoinHostPort`. */
-function joinHostPort(host: string, port: string): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** sortorder.NaturalLess: digit runs compare by value. */
-export function naturalLess(a: string, b: string): number {
-  const re = /(\d+|\D+)/g;
-  const pa = a.match(re) ?? [];
-  const pb = b.match(re) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i] as string;
-    const y = pb[i] as string;
-    if (x === y) continue;
-    const nx = /^\d/.test(x);
-    const ny = /^\d/.test(y);
-    if (nx && ny) {
-      const d = Number(x) - Number(y);
-      if (d !== 0) return d;
-      return x.length - y.length;
-    }
-    return x < y ? -1 : 1;
-  }
-  return pa.length - pb.length;
-}
-
 export const port: CommandDef = {
   name: 'port',
   usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
@@ -90,23 +65,15 @@ export const port: CommandDef = {
   maxArgs: 2,
   async run(cli, _f, args) {
     const [name = '', want] = args;
-    const info = await cli.client().json<{ NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null } }>('GET', `${c(name)}/json`);
-    const ports = info.NetworkSettings?.Ports ?? {};
-    const out: string[] = [];
-    if (want !== undefined) {
-      const slash = want.indexOf('/');
-      const p = slash >= 0 ? want.slice(0, slash) : want;
-      const proto = slash >= 0 ? want.slice(slash + 1) : 'tcp';
-      if (!/^\d+$/.test(p) || Number(p) > 65535) throw new Error(`Error: invalid port (${p}): strconv.ParseUint: parsing "${p}": invalid syntax`);
-      const frontends = ports[`${p}/${proto}`];
-      if (!frontends) throw new Error(`Error: No public port '${want}' published for ${name}`);
-      for (const fe of frontends) out.push(joinHostPort(fe.HostIp, fe.HostPort));
-    } else {
-      for (const [from, frontends] of Object.entries(ports)) {
-        for (const fe of frontends ?? []) out.push(`${from} -> ${joinHostPort(fe.HostIp, fe.HostPort)}`);
-      }
+    const info = await cli.client().json<{ NetworkSettings?: { Ports?: PortMap | null } | null }>('GET', `${c(name)}/json`);
+    let lines: string[];
+    try {
+      lines = portLines(info.NetworkSettings?.Ports, name, want);
+    } catch (e) {
+      // Printed as is, like the docker CLI (`Error: No public port '80/tcp' published for web`).
+      throw new StatusError(1, errorMessage(e));
     }
-    if (out.length > 0) cli.out(`${out.sort(naturalLess).join('\n')}\n`);
+    if (lines.length > 0) cli.out(`${lines.join('\n')}\n`);
     return 0;
   },
 };

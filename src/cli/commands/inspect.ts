@@ -7,13 +7,14 @@ import { NotFound } from '../../core/errors.js';
 import type { Flags } from '../args.js';
 import { formatError, type Cli, type CommandDef } from '../context.js';
 
-type Kind = 'container' | 'image';
+type Kind = 'container' | 'image' | 'network';
 
 async function fetchOne(cli: Cli, kind: Kind, name: string, size: boolean): Promise<unknown> {
   const client = cli.client();
   if (kind === 'container') {
     return client.json('GET', `/containers/${encodeURIComponent(name)}/json`, { query: { size: size || undefined } });
   }
+  if (kind === 'network') return client.json('GET', `/networks/${encodeURIComponent(name)}`);
   return client.json('GET', `/images/${pathSegment(name)}/json`);
 }
 
@@ -27,7 +28,7 @@ async function lookup(cli: Cli, kinds: readonly Kind[], name: string, size: bool
       if (!(e instanceof NotFound)) throw e;
     }
   }
-  const what = kinds.length === 1 ? (kinds[0] === 'container' ? 'container' : 'image') : 'object';
+  const what = kinds.length === 1 ? (kinds[0] as Kind) : 'object';
   throw new NoSuchObject(`Error: No such ${what}: ${name}`);
 }
 
@@ -69,8 +70,8 @@ export const inspect: CommandDef = {
   async run(cli: Cli, f: Flags, args: string[]) {
     const type = f.str('type') ?? '';
     let kinds: Kind[];
-    if (type === '') kinds = ['container', 'image'];
-    else if (type === 'container' || type === 'image') kinds = [type];
+    if (type === '') kinds = ['container', 'image', 'network'];
+    else if (type === 'container' || type === 'image' || type === 'network') kinds = [type];
     else throw new Error(`"${type}" is not a valid value for --type`);
     return inspectAll(cli, kinds, args, f.str('format'), f.bool('size'));
   },
