@@ -45,7 +45,8 @@ export interface CmdResult {
 }
 
 function runCmd(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { input?: string | Buffer; timeoutMs?: number } = {}): CmdResult {
-  const r = spawnSync(cmd, args, { env, input: opts.input, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024 });
+  // SIGKILL: an attached `docker run` proxies SIGTERM to its container instead of ending.
+  const r = spawnSync(cmd, args, { env, input: opts.input, timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
 }
 

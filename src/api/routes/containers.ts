@@ -262,7 +262,7 @@ async function stats(ctx: Ctx): Promise<void> {
     if (!rec.state.Running) return { ...base, pids_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0 }, system_cpu_usage: 0, online_cpus: 0, throttling_data: {} }, precpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, memory_stats: {}, blkio_stats: {}, networks: {} };
     const s = await ctx.engine.runtime.stats(rec.id);
     const { readFile } = await import('node:fs/promises');
-    const { cpus } = await import('node:os');
+    const { cpus, totalmem } = await import('node:os');
     const statLine = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
     const jiffies = statLine.split(/\s+/).slice(1).reduce((a, b) => a + Number(b || 0), 0);
     const raw = s.memory?.raw ?? {};
@@ -275,7 +275,8 @@ async function stats(ctx: Ctx): Promise<void> {
         online_cpus: cpus().length,
         throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
       },
-      memory_stats: { usage: s.memory?.usage?.usage ?? 0, max_usage: s.memory?.usage?.max ?? 0, limit: s.memory?.usage?.limit ?? 0, stats: { ...raw, total_inactive_file: raw.total_inactive_file ?? 0 } },
+      // Without a limit the cgroup reports ~8 EiB: Docker shows the machine's memory instead.
+      memory_stats: { usage: s.memory?.usage?.usage ?? 0, max_usage: s.memory?.usage?.max ?? 0, limit: Math.min(s.memory?.usage?.limit ?? 0, totalmem()), stats: { ...raw, total_inactive_file: raw.total_inactive_file ?? 0 } },
       blkio_stats: {},
       networks: {},
     };

@@ -31,7 +31,11 @@ async function list(ctx: Ctx): Promise<void> {
     const config = await images.config(rec.id);
     if (!all && images.isDangling(rec.id) && ctx.engine.images.list().some((r) => r.parent === rec.id)) continue;
     if (!matchImage(ctx, rec, config.config?.Labels ?? {}, filters)) continue;
-    out.push(imageSummary(ctx.engine, rec, config));
+    const summary = imageSummary(ctx.engine, rec, config);
+    // Like Docker, a reference filter lists only the tags it matches.
+    const patterns = filters.get('reference');
+    if (patterns !== undefined) summary.RepoTags = images.repoTags(rec.id).filter((t) => patterns.some((p) => referenceMatches(p, t)));
+    out.push(summary);
   }
   out.sort((a, b) => (b.Created as number) - (a.Created as number));
   sendJson(ctx, 200, out);
@@ -49,7 +53,7 @@ function matchImage(ctx: Ctx, rec: ImageRecord, labels: Record<string, string>, 
           return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
         }
         case 'reference':
-          return images.repoTags(rec.id).some((t) => globMatch(v.includes(':') ? v : `${v}:*`, t) || globMatch(v, t.slice(0, t.lastIndexOf(':'))));
+          return images.repoTags(rec.id).some((t) => referenceMatches(v, t));
         case 'before':
           return rec.created < images.resolve(v).created;
         case 'since':
@@ -63,8 +67,18 @@ function matchImage(ctx: Ctx, rec: ImageRecord, labels: Record<string, string>, 
   return true;
 }
 
+/**
+ * Docker's `reference.FamiliarMatch`: the pattern (path.Match syntax) against the familiar
+ * `name:tag`, or against the familiar name alone.
+ */
+export function referenceMatches(pattern: string, familiarTag: string): boolean {
+  const colon = familiarTag.lastIndexOf(':');
+  const name = colon > familiarTag.lastIndexOf('/') ? familiarTag.slice(0, colon) : familiarTag;
+  return globMatch(pattern, familiarTag) || globMatch(pattern, name);
+}
+
 function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
   return re.test(s);
 }
 

@@ -4,7 +4,7 @@
  */
 import { EngineClient, parseHost } from '../../client/index.js';
 import type { Flags } from '../args.js';
-import type { Cli, CommandDef } from '../context.js';
+import type { CommandDef } from '../context.js';
 
 export interface DaemonOptions {
   root: string;
@@ -21,12 +21,21 @@ interface DaemonModule {
   runDaemon(opts: DaemonOptions): Promise<unknown>;
 }
 
-function options(cli: Cli, f: Flags): DaemonOptions {
+/**
+ * The daemon's settings: flags first, then BERTH_ROOT/BERTH_EXEC_ROOT (what the CLI's
+ * auto-start passes on, so `berth daemon stop` finds the daemon it started), then defaults.
+ */
+export function daemonOptions(f: Flags, env: NodeJS.ProcessEnv, socketPath: string): DaemonOptions {
   const explicit = f.str('host');
-  const host = explicit !== undefined && explicit !== '' ? explicit : `unix://${cli.host}`;
+  const host = explicit !== undefined && explicit !== '' ? explicit : `unix://${socketPath}`;
+  const pick = (flag: string, envName: string, fallback: string): string => {
+    if (f.changed(flag)) return f.str(flag) ?? fallback;
+    const e = env[envName];
+    return e !== undefined && e !== '' ? e : fallback;
+  };
   return {
-    root: f.str('root') ?? '/var/lib/berth',
-    execRoot: f.str('exec-root') ?? '/run/berth',
+    root: pick('root', 'BERTH_ROOT', '/var/lib/berth'),
+    execRoot: pick('exec-root', 'BERTH_EXEC_ROOT', '/run/berth'),
     host,
     runtime: f.str('runtime') ?? 'runc',
     logLevel: f.str('log-level') ?? 'info',
@@ -92,21 +101,23 @@ export const daemon: CommandDef = {
   usage: '[OPTIONS] [stop]',
   description: 'Run the berth daemon in the foreground, or stop the running one',
   flags: [
-    { long: 'exec-root', kind: 'string', default: '/run/berth', help: 'Root directory for execution state files' },
+    { long: 'exec-root', kind: 'string', default: '/run/berth', help: 'Root directory for execution state files (default $BERTH_EXEC_ROOT, else /run/berth)' },
     { long: 'host', short: 'H', kind: 'string', default: '', type: 'string', help: 'Socket to listen on (default unix:///run/berth/berth.sock, or $BERTH_HOST)' },
     { long: 'log-opt', kind: 'list', help: 'Default log rotation for containers: max-size=20m, max-file=5' },
     { long: 'log-level', short: 'l', kind: 'string', default: 'info', help: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
-    { long: 'root', kind: 'string', default: '/var/lib/berth', help: 'Root directory of persistent berth state' },
+    { long: 'root', kind: 'string', default: '/var/lib/berth', help: 'Root directory of persistent berth state (default $BERTH_ROOT, else /var/lib/berth)' },
     { long: 'runtime', kind: 'string', default: 'runc', help: 'OCI runtime binary' },
   ],
   maxArgs: 1,
   async run(cli, f, args) {
-    const o = options(cli, f);
+    const o = daemonOptions(f, cli.io.env, cli.host);
     if (args[0] === 'stop') return stopDaemon(o);
     if (args[0] !== undefined) throw new Error(`unknown daemon subcommand: ${args[0]}`);
     // Resolved at run time: the daemon is a separate part of berth (src/daemon/main.ts).
     const mod = (await import(new URL('../../daemon/main.js', import.meta.url).href)) as DaemonModule;
     await mod.runDaemon(o);
-    return 0;
+    // Shut down cleanly: end now rather than when the last timer of an interrupted operation
+    // fires (a `rm -f` waits up to 10 s for an exit that can no longer be observed).
+    process.exit(0);
   },
 };

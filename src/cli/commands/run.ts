@@ -5,7 +5,7 @@
  */
 import { NotFound } from '../../core/errors.js';
 import { isDaemonError } from '../../client/index.js';
-import type { Flags } from '../args.js';
+import { UsageError, type Flags } from '../args.js';
 import { CONTAINER_FLAGS, RUN_FLAGS, buildContainerSpec, type ContainerSpec } from '../container-opts.js';
 import { StatusError, formatError, type Cli, type CommandDef } from '../context.js';
 import { checkTty, forwardSignals, monitorTtySize, streamConnection, terminalSize } from '../session.js';
@@ -150,7 +150,14 @@ async function runRun(cli: Cli, f: Flags, args: string[]): Promise<number> {
 async function runCreate(cli: Cli, f: Flags, args: string[]): Promise<number> {
   const tty = f.bool('tty');
   const size = tty ? terminalSize(cli) : undefined;
-  const spec = buildContainerSpec(f, args, { command: 'create', env: cli.io.env, ...(size ? { consoleSize: size } : {}) });
+  let spec: ContainerSpec;
+  try {
+    spec = buildContainerSpec(f, args, { command: 'create', env: cli.io.env, ...(size ? { consoleSize: size } : {}) });
+  } catch (e) {
+    // docker create: options it cannot parse exit 125; the daemon's refusals exit 1.
+    if (e instanceof UsageError) throw e;
+    throw new StatusError(125, formatError(e));
+  }
   cli.out(`${await createContainer(cli, spec)}\n`);
   return 0;
 }
@@ -173,6 +180,5 @@ export const create: CommandDef = {
   flags: CONTAINER_FLAGS,
   interspersed: false,
   minArgs: 1,
-  failureCode: 125,
   run: runCreate,
 };

@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive, CACHE, ping, REPO, rootSkipReason, rootTestsEnabled, sleep } from '../harness.js';
+
+/**
+ * Auto-start: as root, berth's CLI starts a daemon when nothing answers on its socket, and
+ * `berth daemon stop` stops it. BERTH_ROOT and BERTH_EXEC_ROOT keep it off /var/lib/berth
+ * and /run/berth.
+ */
+
+describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, () => {
+  let base: string;
+  let env: NodeJS.ProcessEnv;
+  let socket: string;
+  let pidFile: string;
+
+  const berth = (args: string[]) => {
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/berth'), ...args], { env, timeout: 60_000 });
+    return { code: r.status ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+  const daemonPid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined);
+
+  beforeAll(async () => {
+    base = await mkdtemp('/tmp/berth-test-auto-');
+    socket = join(base, 'sock', 'berth.sock');
+    pidFile = join(base, 'run', 'berth.pid');
+    env = {
+      ...process.env,
+      BERTH_HOST: `unix://${socket}`,
+      BERTH_ROOT: join(base, 'root'),
+      BERTH_EXEC_ROOT: join(base, 'run'),
+      DOCKER_HOST: `unix://${socket}`,
+      DOCKER_CONFIG: join(base, 'docker-config'),
+    };
+  });
+  afterAll(async () => {
+    const pid = daemonPid();
+    if (pid !== undefined && alive(pid)) {
+      const ids = spawnSync('docker', ['ps', '-aq'], { env }).stdout?.toString().split('\n').filter(Boolean) ?? [];
+      if (ids.length > 0) spawnSync('docker', ['rm', '-f', ...ids], { env });
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 250 && alive(pid); i++) await sleep(20);
+    }
+    spawnSync('sh', ['-c', `grep -o '${base}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('a command starts the daemon on BERTH_ROOT/BERTH_EXEC_ROOT and succeeds', async () => {
+    expect(await ping(socket)).toBe(false);
+    expect(daemonPid()).toBeUndefined();
+
+    const r = berth(['images']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n$/);
+
+    expect(await ping(socket)).toBe(true);
+    const pid = daemonPid();
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid as number)).toBe(true);
+    // The daemon runs on this test's directories, not /var/lib/berth and /run/berth.
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toEqual(expect.arrayContaining(['daemon', '--host', `unix://${socket}`, '--root', join(base, 'root'), '--exec-root', join(base, 'run')]));
+    expect(existsSync(join(base, 'root', 'image'))).toBe(true);
+    expect(readFileSync(join(base, 'sock', 'berth-daemon.log'), 'utf8')).toContain(`listening on unix://${socket}`);
+    if (existsSync('/run/berth/berth.pid')) expect(readFileSync('/run/berth/berth.pid', 'utf8').trim()).not.toBe(String(pid));
+
+    // It is a working daemon: the stock docker CLI sees what berth's CLI does.
+    expect(berth(['import', '--change', 'CMD ["sh"]', join(CACHE, 'images', 'busybox.tar'), 'busybox']).code).toBe(0);
+    expect(berth(['run', '--rm', 'busybox', 'echo', 'auto-started'])).toEqual({ code: 0, stdout: 'auto-started\n', stderr: '' });
+    expect(spawnSync('docker', ['images', '--format', '{{.Repository}}'], { env }).stdout.toString()).toBe('busybox\n');
+    // A second command uses it rather than starting another.
+    expect(berth(['ps', '-q'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(daemonPid()).toBe(pid);
+  });
+
+  it('berth daemon stop stops it, and the daemon process ends', async () => {
+    const pid = daemonPid() as number;
+    expect(alive(pid)).toBe(true);
+    // A forced removal just before: its 10 s wait for the exit must not keep the daemon alive.
+    const id = berth(['run', '-d', 'busybox', 'sleep', '1000']).stdout.trim();
+    expect(berth(['rm', '-f', id]).stdout).toBe(`${id}\n`);
+    expect(berth(['daemon', 'stop'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    for (let i = 0; i < 250 && alive(pid); i++) await sleep(20);
+    expect(alive(pid)).toBe(false);
+    expect(await ping(socket)).toBe(false);
+    expect(existsSync(socket)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
+
+    const again = berth(['daemon', 'stop']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`the berth daemon is not running (no pid file at ${pidFile})`);
+    // `daemon stop` never starts one.
+    expect(await ping(socket)).toBe(false);
+  });
+});

@@ -1,0 +1,337 @@
+import { totalmem } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { background, inspectField, loadBusybox, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
+
+/**
+ * Containers through the stock docker CLI (and berth's for a few): run, the detached
+ * lifecycle (logs, exec, top, inspect, stop, kill, restart, pause, rename, wait, attach),
+ * ps and its filters, stats and port.
+ */
+
+/** go-units BytesSize, as the docker CLI prints sizes: 4 significant digits, binary units. */
+function bytesSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${Number(n.toPrecision(4))}${units[i]}`;
+}
+
+const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
+
+describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    loadBusybox(d);
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  const ids = () => d.docker(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean).sort();
+  const running = (name: string) => inspectField(d, name, '{{.State.Running}}') === 'true';
+
+  describe('run in the foreground', () => {
+    it('prints the output, keeps stdout and stderr apart and exits with the status', () => {
+      const hi = d.docker(['run', '--rm', 'busybox', 'echo', 'hi']);
+      expect(hi).toEqual({ code: 0, stdout: 'hi\n', stderr: '' });
+
+      expect(d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'exit 3']).code).toBe(3);
+
+      const split = d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo to-out; echo to-err >&2; echo more-out']);
+      expect(split.code).toBe(0);
+      expect(split.stdout).toBe('to-out\nmore-out\n');
+      expect(split.stderr).toBe('to-err\n');
+
+      // berth's CLI behaves the same.
+      const b = d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'echo b-out; echo b-err >&2; exit 4']);
+      expect(b).toEqual({ code: 4, stdout: 'b-out\n', stderr: 'b-err\n' });
+      expect(ids()).toEqual([]);
+    });
+
+    it('a missing command exits 127 with docker\'s message and leaves no container', () => {
+      const before = ids();
+      const r = d.docker(['run', '--rm', 'busybox', 'nope']);
+      expect(r.code).toBe(127);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('exec: "nope": executable file not found');
+      expect(ids()).toEqual(before);
+
+      const b = d.berth(['run', '--rm', 'busybox', 'nope']);
+      expect(b.code).toBe(127);
+      expect(b.stderr).toContain('exec: "nope": executable file not found');
+      expect(ids()).toEqual(before);
+    });
+
+    it('-i carries stdin into the container', () => {
+      // The command reads all of stdin before it writes: output written while the stdin
+      // bridge is attached can make conmon lose the end of stdin (reported; `cat` alone hangs
+      // in roughly one run in five under load).
+      const catIn = ['sh', '-c', 'cat > /tmp/in; cat /tmp/in'];
+      expect(d.docker(['run', '-i', '--rm', 'busybox', ...catIn], { input: 'data\nline two\n' })).toEqual({ code: 0, stdout: 'data\nline two\n', stderr: '' });
+      expect(d.berth(['run', '-i', '--rm', 'busybox', 'wc', '-c'], { input: 'x'.repeat(100_000) }).stdout.trim()).toBe('100000');
+      // Without -i the container's stdin is empty.
+      expect(d.docker(['run', '--rm', 'busybox', 'cat'], { input: 'ignored\n' })).toEqual({ code: 0, stdout: '', stderr: '' });
+    });
+
+    it('create then start -a streams the output and returns the exit status', () => {
+      const c = d.docker(['create', '--name', 'cs', 'busybox', 'sh', '-c', 'echo created-then-started; exit 2']);
+      expect(c.code).toBe(0);
+      const id = c.stdout.trim();
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect(inspectField(d, 'cs', '{{.State.Status}}')).toBe('created');
+      expect(d.docker(['start', '-a', 'cs'])).toEqual({ code: 2, stdout: 'created-then-started\n', stderr: '' });
+      expect(inspectField(d, id, '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 2');
+      expect(d.docker(['rm', 'cs']).code).toBe(0);
+    });
+  });
+
+  describe('logs', () => {
+    beforeAll(async () => {
+      const r = d.docker(['run', '-d', '--name', 'lg', 'busybox', 'sh', '-c', 'for i in 1 2 3 4; do echo line$i; done; echo oops >&2; sleep 0.3; echo late']);
+      expect(r.code).toBe(0);
+      await waitFor(() => !running('lg'), 'lg to exit');
+    });
+
+    it('prints stdout and stderr on their own streams', () => {
+      const r = d.docker(['logs', 'lg']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('line1\nline2\nline3\nline4\nlate\n');
+      expect(r.stderr).toBe('oops\n');
+      expect(d.berth(['logs', 'lg']).stdout).toBe('line1\nline2\nline3\nline4\nlate\n');
+    });
+
+    it('--tail keeps the last lines', () => {
+      expect(d.docker(['logs', '--tail', '2', 'lg'])).toEqual({ code: 0, stdout: 'late\n', stderr: 'oops\n' });
+      expect(d.docker(['logs', '--tail', '0', 'lg'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    });
+
+    it('-t prefixes RFC3339Nano timestamps and --since cuts by time', () => {
+      const r = d.docker(['logs', '-t', 'lg']);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(5);
+      const stamps = lines.map((l) => l.split(' ')[0] as string);
+      for (const s of stamps) expect(s).toMatch(RFC3339_NANO);
+      expect(lines.map((l) => l.slice(l.indexOf(' ') + 1))).toEqual(['line1', 'line2', 'line3', 'line4', 'late']);
+      // `late` came 0.3 s after the others: --since its own timestamp keeps just it.
+      const lateAt = stamps[4] as string;
+      expect(Date.parse(lateAt) - Date.parse(stamps[3] as string)).toBeGreaterThanOrEqual(250);
+      expect(d.docker(['logs', '--since', lateAt, 'lg'])).toEqual({ code: 0, stdout: 'late\n', stderr: '' });
+      expect(d.docker(['logs', '--since', '2999-01-01T00:00:00Z', 'lg'])).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(d.docker(['logs', '--since', '2000-01-01T00:00:00Z', 'lg']).stdout).toBe('line1\nline2\nline3\nline4\nlate\n');
+    });
+
+    it('-f follows a running container and returns when it ends', async () => {
+      d.docker(['run', '-d', '--name', 'lgf', 'busybox', 'sh', '-c', 'echo first; sleep 1; echo second; exit 0']);
+      const f = background(d, 'docker', ['logs', '-f', 'lgf']);
+      await waitFor(() => f.stdout().includes('first'), 'the first line');
+      expect(f.stdout()).toBe('first\n');
+      const r = await f.done;
+      expect(r).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: '' });
+      expect(running('lgf')).toBe(false);
+    });
+  });
+
+  describe('a detached container', () => {
+    let id: string;
+    beforeAll(() => {
+      const r = d.docker(['run', '-d', '--name', 'box', '--label', 'team=blue', '--stop-timeout', '1', 'busybox', 'sleep', '1000']);
+      expect(r.code).toBe(0);
+      id = r.stdout.trim();
+    });
+
+    it('-d prints the full ID and the container is running', () => {
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      expect(d.docker(['ps', '-q', '--no-trunc', '--filter', 'name=^box$']).stdout).toBe(`${id}\n`);
+    });
+
+    it('inspect shows State, Config, Name and HostConfig', () => {
+      const r = d.docker(['inspect', 'box']);
+      expect(r.code).toBe(0);
+      const [c] = JSON.parse(r.stdout) as [{ Id: string; Name: string; State: Record<string, unknown> & { Pid: number; StartedAt: string }; Config: Record<string, unknown>; HostConfig: { RestartPolicy: unknown } }];
+      expect(c.Id).toBe(id);
+      expect(c.Name).toBe('/box');
+      expect(c.State).toMatchObject({ Status: 'running', Running: true, Paused: false, Restarting: false, ExitCode: 0 });
+      expect(c.State.Pid).toBeGreaterThan(0);
+      expect(Date.parse(c.State.StartedAt)).toBeGreaterThan(Date.now() - 120_000);
+      expect(c.Config).toMatchObject({ Image: 'busybox', Cmd: ['sleep', '1000'], Labels: { team: 'blue' }, StopTimeout: 1 });
+      expect(c.HostConfig.RestartPolicy).toEqual({ Name: 'no', MaximumRetryCount: 0 });
+      expect(inspectField(d, 'box', '{{.Name}} {{.State.Status}} {{json .Config.Cmd}}')).toBe('/box running ["sleep","1000"]');
+      expect(d.berth(['inspect', '-f', '{{.Id}}', 'box']).stdout).toBe(`${id}\n`);
+    });
+
+    it('exec runs as -u, in -w, with -e, and returns the exit status', () => {
+      expect(d.docker(['exec', 'box', 'echo', 'in-box'])).toEqual({ code: 0, stdout: 'in-box\n', stderr: '' });
+      expect(d.docker(['exec', '-u', '1000', 'box', 'id', '-u']).stdout).toBe('1000\n');
+      expect(d.docker(['exec', '-u', 'nobody', 'box', 'id', '-un']).stdout).toBe('nobody\n');
+      expect(d.docker(['exec', '-w', '/tmp', 'box', 'pwd']).stdout).toBe('/tmp\n');
+      expect(d.docker(['exec', '-e', 'FOO=bar baz', 'box', 'sh', '-c', 'echo "$FOO"']).stdout).toBe('bar baz\n');
+      expect(d.docker(['exec', 'box', 'sh', '-c', 'echo err >&2; exit 7'])).toEqual({ code: 7, stdout: '', stderr: 'err\n' });
+      expect(d.berth(['exec', '-w', '/etc', 'box', 'sh', '-c', 'pwd; exit 9'])).toEqual({ code: 9, stdout: '/etc\n', stderr: '' });
+      expect(d.docker(['exec', '-i', 'box', 'sh', '-c', 'cat > /tmp/in; cat /tmp/in'], { input: 'piped\n' })).toEqual({ code: 0, stdout: 'piped\n', stderr: '' });
+    });
+
+    it('top lists the container\'s processes', () => {
+      const r = d.docker(['top', 'box']);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = r.stdout.trimEnd().split('\n');
+      expect(header?.split(/\s+/)).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatch(/^root\s+(\d+)\s.*sleep 1000$/);
+      expect(rows[0]?.split(/\s+/)[1]).toBe(inspectField(d, 'box', '{{.State.Pid}}'));
+    });
+
+    it('stats --no-stream reports the container', () => {
+      const r = d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'box']);
+      expect(r).toEqual({ code: 0, stdout: 'box 1\n', stderr: '' });
+      // No memory limit: like Docker, the limit shown is the machine's memory.
+      expect(d.docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'box']).stdout).toMatch(new RegExp(` / ${bytesSize(totalmem())}\n$`));
+      const table = d.docker(['stats', '--no-stream', 'box']);
+      expect(table.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+      expect(table.stdout.split('\n')[1]).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+box\\s+\\d+\\.\\d\\d%\\s`));
+    });
+
+    it('port prints nothing when no ports are published', () => {
+      expect(d.docker(['port', 'box'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    });
+
+    it('pause and unpause show in ps and inspect', () => {
+      expect(d.docker(['pause', 'box'])).toEqual({ code: 0, stdout: 'box\n', stderr: '' });
+      expect(d.docker(['ps', '--filter', 'name=^box$', '--format', '{{.Status}}']).stdout).toMatch(/^Up .* \(Paused\)\n$/);
+      expect(inspectField(d, 'box', '{{.State.Status}} {{.State.Paused}}')).toBe('paused true');
+      expect(d.docker(['exec', 'box', 'true']).stderr).toContain('is paused');
+      expect(d.docker(['unpause', 'box'])).toEqual({ code: 0, stdout: 'box\n', stderr: '' });
+      expect(d.docker(['ps', '--filter', 'name=^box$', '--format', '{{.Status}}']).stdout).toMatch(/^Up [^(]*\n$/);
+      expect(inspectField(d, 'box', '{{.State.Status}} {{.State.Paused}}')).toBe('running false');
+    });
+
+    it('restart gives a new process', () => {
+      const pid = inspectField(d, 'box', '{{.State.Pid}}');
+      const started = inspectField(d, 'box', '{{.State.StartedAt}}');
+      expect(d.docker(['restart', '-t', '1', 'box'])).toEqual({ code: 0, stdout: 'box\n', stderr: '' });
+      expect(inspectField(d, 'box', '{{.State.Status}}')).toBe('running');
+      expect(inspectField(d, 'box', '{{.State.Pid}}')).not.toBe(pid);
+      expect(Date.parse(inspectField(d, 'box', '{{.State.StartedAt}}'))).toBeGreaterThan(Date.parse(started));
+    });
+
+    it('rename changes the name everywhere', () => {
+      expect(d.docker(['rename', 'box', 'box2']).code).toBe(0);
+      expect(inspectField(d, id, '{{.Name}}')).toBe('/box2');
+      expect(d.docker(['ps', '--format', '{{.Names}}', '--filter', `id=${id}`]).stdout).toBe('box2\n');
+      const old = d.docker(['inspect', 'box']);
+      expect(old.code).toBe(1);
+      expect(old.stderr).toContain('No such object: box');
+      expect(d.docker(['rename', 'box2', 'box']).code).toBe(0);
+    });
+
+    it('stop sends SIGTERM and, after --stop-timeout, SIGKILL to a shell that ignores it: 137', () => {
+      // `sleep` as pid 1 has no SIGTERM handler, so the kernel drops the signal.
+      const t0 = Date.now();
+      expect(d.docker(['stop', 'box'])).toEqual({ code: 0, stdout: 'box\n', stderr: '' });
+      // Not a speed check: stop must wait out the 1 s stop timeout before it sends SIGKILL.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+      expect(inspectField(d, 'box', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}')).toBe('exited 137 false');
+      expect(d.docker(['ps', '-q', '--filter', `id=${id}`]).stdout).toBe('');
+    });
+
+    it('wait prints the exit code', () => {
+      expect(d.docker(['wait', 'box'])).toEqual({ code: 0, stdout: '137\n', stderr: '' });
+      d.docker(['run', '-d', '--name', 'waiter', 'busybox', 'sh', '-c', 'sleep 0.5; exit 4']);
+      expect(d.docker(['wait', 'waiter'])).toEqual({ code: 0, stdout: '4\n', stderr: '' });
+      expect(d.berth(['wait', 'waiter'])).toEqual({ code: 0, stdout: '4\n', stderr: '' });
+    });
+  });
+
+  it('stop of `sh` as pid 1 with --stop-timeout 1 ends in SIGKILL: 137', () => {
+    d.docker(['run', '-d', '--name', 'shstop', '--stop-timeout', '1', 'busybox', 'sh', '-c', 'while true; do sleep 0.1; done']);
+    const t0 = Date.now();
+    expect(d.docker(['stop', 'shstop']).code).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900); // the stop timeout was waited out
+    expect(inspectField(d, 'shstop', '{{.State.ExitCode}}')).toBe('137');
+    // A shell that handles TERM stops at once with its own status.
+    d.docker(['run', '-d', '--name', 'shterm', 'busybox', 'sh', '-c', 'trap "exit 11" TERM; while true; do sleep 0.1; done']);
+    expect(d.docker(['stop', '-t', '30', 'shterm']).code).toBe(0);
+    // 11, not 137: the shell's trap ended it, no SIGKILL was needed.
+    expect(inspectField(d, 'shterm', '{{.State.ExitCode}}')).toBe('11');
+  });
+
+  it('kill -s delivers the signal; plain kill is SIGKILL', async () => {
+    d.docker(['run', '-d', '--name', 'killme', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while true; do sleep 0.1; done']);
+    expect(d.docker(['kill', '-s', 'USR1', 'killme'])).toEqual({ code: 0, stdout: 'killme\n', stderr: '' });
+    await waitFor(() => !running('killme'), 'killme to exit');
+    expect(inspectField(d, 'killme', '{{.State.ExitCode}}')).toBe('42');
+
+    d.docker(['run', '-d', '--name', 'killme2', 'busybox', 'sleep', '1000']);
+    expect(d.berth(['kill', 'killme2'])).toEqual({ code: 0, stdout: 'killme2\n', stderr: '' });
+    await waitFor(() => !running('killme2'), 'killme2 to exit');
+    expect(inspectField(d, 'killme2', '{{.State.ExitCode}}')).toBe('137');
+    const again = d.docker(['kill', 'killme2']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('is not running');
+  });
+
+  it('attach streams a running container\'s output and returns its exit status', async () => {
+    d.docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'while [ ! -f /go ]; do sleep 0.05; done; echo attached-out; echo attached-err >&2; exit 6']);
+    const a = background(d, 'docker', ['attach', 'att']);
+    await sleep(700); // let attach connect before the container writes
+    expect(d.docker(['exec', 'att', 'touch', '/go']).code).toBe(0);
+    expect(await a.done).toEqual({ code: 6, stdout: 'attached-out\n', stderr: 'attached-err\n' });
+  });
+
+  describe('ps', () => {
+    beforeAll(async () => {
+      for (const r of [
+        d.docker(['run', '-d', '--name', 'ps-run', '--label', 'tier=web', 'busybox', 'sleep', '1000']),
+        d.docker(['run', '-d', '--name', 'ps-exit', '--label', 'tier=db', 'busybox', 'sh', '-c', 'exit 5']),
+        d.docker(['create', '--name', 'ps-created', 'busybox', 'true']),
+      ]) expect(r.code).toBe(0);
+      await waitFor(() => !running('ps-exit'), 'ps-exit to exit');
+    });
+
+    const names = (args: string[]) => {
+      const r = d.docker(['ps', ...args, '--format', '{{.Names}}']);
+      expect(r.stderr).toBe('');
+      return r.stdout.split('\n').filter(Boolean);
+    };
+
+    it('lists running containers, -a all, -n 1 the newest', () => {
+      const live = names([]);
+      expect(live).toContain('ps-run');
+      expect(live).not.toContain('ps-exit');
+      expect(live).not.toContain('ps-created');
+      expect(names(['-a'])).toEqual(expect.arrayContaining(['ps-run', 'ps-exit', 'ps-created', 'box']));
+      expect(names(['-n', '1'])).toEqual(['ps-created']);
+      expect(names(['-a', '-n', '2'])).toEqual(['ps-created', 'ps-exit']);
+    });
+
+    it('-q prints short IDs', () => {
+      const q = d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+      expect(q.length).toBe(names(['-a']).length);
+      for (const id of q) expect(id).toMatch(/^[0-9a-f]{12}$/);
+      expect(q).toContain(inspectField(d, 'ps-exit', '{{.Id}}').slice(0, 12));
+    });
+
+    it('filters by status, name and label', () => {
+      const exited = names(['-a', '--filter', 'status=exited']);
+      expect(exited).toContain('ps-exit');
+      expect(exited).not.toContain('ps-run');
+      expect(exited).not.toContain('ps-created');
+      expect(names(['-a', '--filter', 'status=created'])).toEqual(['ps-created']);
+      expect(names(['-a', '--filter', 'name=ps-ex'])).toEqual(['ps-exit']);
+      expect(names(['-a', '--filter', 'label=tier=db'])).toEqual(['ps-exit']);
+      expect(names(['-a', '--filter', 'label=tier']).sort()).toEqual(['ps-exit', 'ps-run']);
+      expect(names(['-a', '--filter', 'exited=5'])).toEqual(['ps-exit']);
+      expect(names(['-a', '--filter', 'name=no-such-container'])).toEqual([]);
+    });
+
+    it('shows the exit status the way docker does', () => {
+      expect(d.docker(['ps', '-a', '--filter', 'name=ps-exit', '--format', '{{.Status}}']).stdout).toMatch(/^Exited \(5\) .* ago\n$/);
+      expect(d.docker(['ps', '-a', '--filter', 'name=ps-created', '--format', '{{.Status}}']).stdout).toBe('Created\n');
+      expect(d.berth(['ps', '-a', '--filter', 'name=ps-exit', '--format', '{{.Names}} {{.Image}}']).stdout).toBe('ps-exit busybox\n');
+    });
+  });
+});

@@ -1,0 +1,134 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectField, loadBusybox, onPty, rootSkipReason, rootTestsEnabled, startDaemon, type TestDaemon } from '../harness.js';
+
+/**
+ * Terminals (docker and berth on a real pty made by `script`), resource limits in the
+ * container's cgroups, and `--init`.
+ */
+
+const CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+describe.skipIf(!rootTestsEnabled())(`terminals, resources and init (${rootSkipReason})`, () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    loadBusybox(d);
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  describe('-it on a terminal', () => {
+    it('docker: the container\'s tty has the terminal\'s size and the exit status comes back', async () => {
+      const r = await onPty(d, "docker run -it --rm busybox sh -c 'stty size; exit 5'", { cols: 100, rows: 30 });
+      expect(r.code).toBe(5);
+      expect(r.stdout).toBe('30 100\r\n');
+      const other = await onPty(d, "docker run -it --rm busybox sh -c 'stty size; [ -t 0 ] && [ -t 1 ] && echo tty-ok'", { cols: 132, rows: 43 });
+      expect(other.code).toBe(0);
+      expect(other.stdout).toBe('43 132\r\ntty-ok\r\n');
+    });
+
+    it('berth: the same size and exit status', async () => {
+      const r = await onPty(d, "node bin/berth run -it --rm busybox sh -c 'stty size; exit 5'", { cols: 100, rows: 30 });
+      expect(r.code).toBe(5);
+      // berth's raw mode (libuv) keeps the terminal's ONLCR, docker's clears OPOST: "\r\r\n" (reported).
+      expect(r.stdout.replace(/\r+\n/g, '\n')).toBe('30 100\n');
+    });
+
+    it('an interactive shell reads what is typed', async () => {
+      for (const cli of ['docker', 'node bin/berth']) {
+        const r = await onPty(d, `${cli} run -it --rm busybox sh`, { input: 'echo hello-$((6*7))\nexit 9\n' });
+        expect(r.code).toBe(9);
+        // The result of the arithmetic can only come from the shell in the container.
+        expect(r.stdout).toContain('hello-42\r');
+        expect(r.stdout).toContain('/ # ');
+      }
+      expect(d.docker(['ps', '-aq']).stdout).toBe('');
+    });
+
+    it('exec -it gets a terminal too', async () => {
+      d.docker(['run', '-d', '--name', 'ttybox', 'busybox', 'sleep', '1000']);
+      const r = await onPty(d, "docker exec -it ttybox sh -c 'stty size; tty; exit 3'", { cols: 90, rows: 20 });
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/^20 90\r\n\/dev\/pts\/\d+\r\n$/);
+      expect(d.docker(['rm', '-f', 'ttybox']).code).toBe(0);
+    });
+  });
+
+  describe('resource limits', () => {
+    let id: string;
+    beforeAll(() => {
+      const r = d.docker(['run', '-d', '--memory', '64m', '--pids-limit', '50', '--cpus', '0.5', 'busybox', 'sleep', '1000']);
+      expect(r.code).toBe(0);
+      id = r.stdout.trim();
+    });
+
+    const hostFile = (controller: string, file: string) =>
+      readFileSync(CGROUP_V2 ? `/sys/fs/cgroup/berth/${id}/${file}` : `/sys/fs/cgroup/${controller}/berth/${id}/${file}`, 'utf8').trim();
+    const inside = (path: string) => {
+      const r = d.docker(['exec', id, 'cat', path]);
+      expect(r.stderr).toBe('');
+      return r.stdout.trim();
+    };
+
+    it('land in the container\'s cgroups', () => {
+      if (CGROUP_V2) {
+        expect(hostFile('memory', 'memory.max')).toBe('67108864');
+        expect(hostFile('pids', 'pids.max')).toBe('50');
+        expect(hostFile('cpu', 'cpu.max')).toBe('50000 100000');
+        expect(inside('/sys/fs/cgroup/memory.max')).toBe('67108864');
+        return;
+      }
+      expect(hostFile('memory', 'memory.limit_in_bytes')).toBe('67108864');
+      expect(hostFile('pids', 'pids.max')).toBe('50');
+      expect(hostFile('cpu', 'cpu.cfs_quota_us')).toBe('50000');
+      expect(hostFile('cpu', 'cpu.cfs_period_us')).toBe('100000');
+      // The container sees its own cgroup at /sys/fs/cgroup (a cgroup namespace).
+      expect(inside('/sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe('67108864');
+      expect(inside('/sys/fs/cgroup/pids/pids.max')).toBe('50');
+      expect(inside('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')).toBe('50000');
+    });
+
+    it('show in inspect HostConfig', () => {
+      expect(inspectField(d, id, '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}')).toBe('67108864 50 500000000');
+      expect(d.docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', id]).stdout).toMatch(/ \/ 64MiB\n$/);
+    });
+
+    it('are enforced', () => {
+      const forks = d.docker(['run', '--rm', '--pids-limit', '5', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait']);
+      expect(forks.code).not.toBe(0);
+      expect(forks.stderr).toContain("can't fork");
+      // 40 MB in a shell variable does not fit in 16 MB: the kernel kills the shell.
+      const mem = d.docker(['run', '--rm', '--memory', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=$(head -c 40000000 /dev/zero | tr "\\0" a); echo survived ${#x}']);
+      expect(mem.code).toBe(137);
+      expect(mem.stdout).toBe('');
+      const fine = d.docker(['run', '--rm', '--memory', '16m', 'busybox', 'sh', '-c', 'x=$(head -c 4000000 /dev/zero | tr "\\0" a); echo survived ${#x}']);
+      expect(fine).toEqual({ code: 0, stdout: 'survived 4000000\n', stderr: '' });
+    });
+
+    it('the cgroup goes away with the container', () => {
+      const dir = CGROUP_V2 ? `/sys/fs/cgroup/berth/${id}` : `/sys/fs/cgroup/memory/berth/${id}`;
+      expect(existsSync(dir)).toBe(true);
+      expect(d.docker(['rm', '-f', id]).code).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    });
+  });
+
+  it('--init runs tini as pid 1', () => {
+    const r = d.docker(['run', '--rm', '--init', 'busybox', 'ps', '-o', 'pid,args']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => l.trim());
+    expect(lines[0]).toBe('PID   COMMAND');
+    expect(lines).toContain('1 /sbin/docker-init -- ps -o pid,args');
+    expect(lines.filter((l) => /^\d+ ps -o pid,args$/.test(l))).toHaveLength(1);
+    // Without --init the command itself is pid 1.
+    expect(d.docker(['run', '--rm', 'busybox', 'ps', '-o', 'pid,args']).stdout.trimEnd().split('\n').map((l) => l.trim())).toEqual(['PID   COMMAND', '1 ps -o pid,args']);
+    // tini reaps and passes the exit status through.
+    expect(d.berth(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'exit 12']).code).toBe(12);
+    const c = d.docker(['create', '--init', 'busybox', 'true']).stdout.trim();
+    expect(inspectField(d, c, '{{.HostConfig.Init}}')).toBe('true');
+    d.docker(['rm', c]);
+  });
+});
