@@ -125,6 +125,7 @@ async function remove(ctx: Ctx): Promise<void> {
   const out = await engine.images.remove(imageName(ctx), {
     force: boolQuery(ctx.query, 'force'),
     inUse: (id) => engine.containers.userOfImage(id),
+    runningUser: (id) => engine.containers.list().find((c) => c.image === id && (c.state.Running || c.state.Restarting))?.id,
   });
   if (!boolQuery(ctx.query, 'noprune')) await engine.gc();
   sendJson(ctx, 200, out);

@@ -111,7 +111,7 @@ export class ExecService {
     s.running = true;
     this.events.publish('container', `exec_start: ${(s.config.Cmd ?? []).join(' ')}`, rec.id, this.containers.attrs(rec, { execID: id }));
     if (opts.stdin) {
-      const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${join(s.dir, 'attach')},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const child = spawn('socat', ['STDIO', `UNIX-CONNECT:${join(s.dir, 'attach')},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
       child.on('error', () => undefined);
       child.stdin.on('error', () => undefined);
       opts.stdin.pipe(child.stdin);

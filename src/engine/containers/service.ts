@@ -589,7 +589,9 @@ export class ContainerService {
 
   /**
    * Stdin for an attached client: the monitor's attach socket is SOCK_SEQPACKET, which Node
-   * cannot open, so `socat` carries the bytes (one packet per write).
+   * cannot open, so `socat` carries the bytes (one packet per write). It runs both ways
+   * (`STDIO`, its output discarded): with `-u`, socat refuses what conmon sends back, and
+   * conmon's clean-up of that connection can then skip closing the container's stdin at EOF.
    */
   queueStdin(id: string): PassThrough {
     const live = this.liveOf(id);
@@ -602,7 +604,7 @@ export class ContainerService {
 
   pipeStdin(socket: string, input: PassThrough): void {
     void import('node:child_process').then(({ spawn }) => {
-      const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${socket},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const child = spawn('socat', ['STDIO', `UNIX-CONNECT:${socket},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
       child.on('error', () => undefined);
       child.stdin.on('error', () => undefined);
       input.pipe(child.stdin);
@@ -669,6 +671,7 @@ export class ContainerService {
       // also for containers that ended while the daemon was down.
       const finishedAt = (await stat(join(this.exitDir, id)).catch(() => undefined))?.mtime ?? new Date();
       const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
+      const oom = await this.wasOomKilled(rec); // before `runc delete` removes the cgroup
       await this.o.runtime.delete(id);
       await this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`));
       await this.unmountRoot(rec).catch(() => undefined);
@@ -678,7 +681,6 @@ export class ContainerService {
       // Everything the process wrote is in the json-file log before anyone learns it ended.
       this.shipperOf(rec).unwatch();
       await this.flushLog(rec);
-      const oom = await this.wasOomKilled(rec);
       rec.state = {
         ...rec.state,
         Status: 'exited',
@@ -714,8 +716,11 @@ export class ContainerService {
 
   private async wasOomKilled(rec: ContainerRecord): Promise<boolean> {
     if (!(rec.hostConfig.Memory !== undefined && rec.hostConfig.Memory > 0)) return false;
-    const f = await readFile(`/sys/fs/cgroup/memory${this.o.cgroupParent ?? '/berth'}/${rec.id}/memory.oom_control`, 'utf8').catch(() => '');
-    return /oom_kill [1-9]/.test(f);
+    const path = `${this.o.cgroupParent ?? '/berth'}/${rec.id}`;
+    // cgroup v1 counts in memory.oom_control, v2 in memory.events.
+    const v1 = await readFile(`/sys/fs/cgroup/memory${path}/memory.oom_control`, 'utf8').catch(() => '');
+    const v2 = v1 === '' ? await readFile(`/sys/fs/cgroup${path}/memory.events`, 'utf8').catch(() => '') : '';
+    return /oom_kill [1-9]/.test(v1 + v2);
   }
 
   /** Restart policy and --rm, once an exit has been recorded. */
@@ -785,7 +790,7 @@ export class ContainerService {
       await this.o.runtime.kill(rec.id, signal);
       this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(signalNumber(signal)) }));
     }
-    const inTime = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    const inTime = timeout < 0 ? await exited.then(() => true) : await within(exited, timeout * 1000);
     if (!inTime) {
       await this.o.runtime.kill(rec.id, 'SIGKILL', true);
       this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: '9' }));
@@ -860,7 +865,7 @@ export class ContainerService {
         await this.o.runtime.kill(rec.id, 'SIGKILL', true);
         if (rec.state.Paused) await this.o.runtime.resume(rec.id).catch(() => undefined);
         this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: '9' }));
-        await Promise.race([exited, sleep(10_000)]);
+        await within(exited, 10_000);
       }
     }
     rec.state = { ...rec.state, Status: 'removing' };
@@ -1085,8 +1090,15 @@ export function parseSize(s: string | undefined): number | undefined {
   return Math.round(Number(m[1]) * mult);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** True when `p` settles within `ms`; the timer is cleared either way (it must not hold the daemon up). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const ADJ = ['admiring', 'brave', 'calm', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'lucid', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'zealous'];

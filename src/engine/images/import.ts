@@ -16,6 +16,7 @@ export async function importRootfs(
     architecture: hostArchitecture(),
     os: 'linux',
     created,
+    ...(opts.message ? { comment: opts.message } : {}),
     config: runtime,
     rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created, created_by: '', comment: opts.message || 'Imported from -' }],

@@ -77,7 +77,14 @@ export class ImageStore {
     const { digest, size } = await this.content.ingest(input.stream, expected);
     // The chain ID needs the diffId, known only once the (maybe compressed) blob is read:
     // the snapshotter unpacks into a scratch directory and files it under its chain ID.
-    const meta = await this.snapshots.unpackNew(parentChain, (dir) => unpackLayer(this.content.stream(digest), dir));
+    let meta;
+    try {
+      meta = await this.snapshots.unpackNew(parentChain, (dir) => unpackLayer(this.content.stream(digest), dir));
+    } catch (e) {
+      // A layer that cannot be unpacked leaves nothing behind, unless an image already has the blob.
+      if (![...this.records.values()].some((r) => r.layers.some((l) => l.digest === digest))) await this.content.delete(digest).catch(() => undefined);
+      throw e;
+    }
     const mediaType = input.mediaType ?? (digest === meta.diffId ? MEDIA_TYPES.ociLayer : MEDIA_TYPES.ociLayerGzip);
     return { descriptor: { mediaType, digest, size }, diffId: meta.diffId, chainId: meta.chainId };
   }
@@ -209,7 +216,10 @@ export class ImageStore {
    * `rmi`: a name removes that tag, and the image when it was the last one; an ID removes the
    * image (with -f even when it has several tags). `inUse` names a container using the image.
    */
-  async remove(nameOrId: string, opts: { force: boolean; inUse: (id: string) => string | undefined }): Promise<{ Untagged?: string; Deleted?: string }[]> {
+  async remove(
+    nameOrId: string,
+    opts: { force: boolean; inUse: (id: string) => string | undefined; runningUser?: (id: string) => string | undefined },
+  ): Promise<{ Untagged?: string; Deleted?: string }[]> {
     const rec = this.resolve(nameOrId);
     const tags = this.repoTags(rec.id);
     const byName = !rec.id.slice(7).startsWith(nameOrId.replace(/^sha256:/, '')) && tags.length > 0;
@@ -234,7 +244,10 @@ export class ImageStore {
       await this.untag(t);
       out.push({ Untagged: t });
     }
-    if (user !== undefined) return out; // forced: untagged, the image stays for its container (Docker's rule)
+    // Forced: a stopped container does not keep the image (its layers stay while it exists);
+    // a running one does, untagged (Docker's rule: that conflict cannot be forced).
+    if (user !== undefined && opts.runningUser?.(rec.id) !== undefined) return out;
+    if (user !== undefined && opts.runningUser === undefined) return out;
     await rm(join(this.recordsDir, `${rec.id.slice(7)}.json`), { force: true });
     this.records.delete(rec.id);
     out.push({ Deleted: rec.id });

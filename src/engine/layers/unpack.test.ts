@@ -270,6 +270,24 @@ describe('unpackLayer: compression and input', () => {
     expect((err as Error).message).toMatch(/^invalid layer tar: /);
   });
 
+  it('rejects a tar cut short inside a file after slow entries, without an uncaught error', async () => {
+    // The daemon once died here: the entry's own stream errored with no listener.
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const dirs = ['a/', 'a/b/', 'a/b/c/', 'a/b/c/d/'].map((name) => ({ header: { name, type: 'directory' as const, mode: 0o755 } }));
+      const whole = await makeTar([...dirs, { header: { name: 'a/b/c/d/big.bin', mode: 0o644 }, body: Buffer.alloc(5000, 3) }]);
+      const err = await unpack(whole.subarray(0, 5 * 512 + 540)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgument);
+      expect((err as Error).message).toMatch(/^invalid layer tar: /);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('rejects a truncated gzip stream', async () => {
     const gz = gzipSync(await makeTar([{ header: { name: 'f' }, body: Buffer.alloc(50000, 7) }]));
     const err = await unpack(gz.subarray(0, gz.length - 30)).catch((e: unknown) => e);

@@ -603,6 +603,9 @@ export async function unpackLayer(
   const parsed = new Promise<void>((res, rej) => {
     extract.on('entry', (header, stream, next) => {
       entries++;
+      // A tar cut short errors the entry's stream as well as the extractor: the extractor's
+      // error handler reports it, this one keeps it from becoming an uncaught exception.
+      stream.on('error', (e: Error) => fail(new InvalidArgument(`invalid layer tar: ${e.message}`, { cause: e })));
       u.entry(header, stream).then(
         () => next(),
         (e: unknown) => {
