@@ -4,6 +4,7 @@
  * local stdin forwarded (raw mode for `-it`, half-close on EOF, detach keys), TTY size
  * kept in sync and signals proxied to the container.
  */
+import { spawnSync } from 'node:child_process';
 import { isatty } from 'node:tty';
 import { demux, type EngineClient, type HijackedConnection } from '../client/index.js';
 import { InvalidArgument } from '../core/errors.js';
@@ -135,7 +136,13 @@ export async function streamConnection(cli: Cli, o: StreamOptions): Promise<Stre
   if (o.stdin) {
     const stdin = cli.io.stdin();
     const rawMode = o.tty && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
-    if (rawMode) stdin.setRawMode?.(true);
+    if (rawMode) {
+      stdin.setRawMode?.(true);
+      // libuv's raw mode keeps output processing (ONLCR), so the container's "\r\n" would reach
+      // the screen as "\r\r\n"; docker's raw mode turns it off, and so does berth. Leaving raw
+      // mode restores the terminal libuv saved, OPOST included.
+      spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+    }
     const proxy = rawMode || o.detachKeys ? new EscapeProxy(parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS)) : undefined;
     const onData = (d: Buffer | string) => {
       const chunk = typeof d === 'string' ? Buffer.from(d) : d;
