@@ -34,6 +34,13 @@ export interface CreateVolumeRequest {
 }
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+function sameOptions(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+}
 const LOCAL_OPTS = new Set(['type', 'device', 'o', 'size']);
 
 export function validVolumeName(name: string): boolean {
@@ -94,7 +101,7 @@ export class VolumeService {
       if (driver !== 'local') throw new NotFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
       const existing = this.records.get(name);
       if (existing) {
-        if (req.DriverOpts && Object.keys(req.DriverOpts).length > 0 && JSON.stringify(req.DriverOpts) !== JSON.stringify(existing.Options)) {
+        if (req.DriverOpts && Object.keys(req.DriverOpts).length > 0 && !sameOptions(req.DriverOpts, existing.Options)) {
           throw new AlreadyExists(`create ${name}: volume already exists with different options`);
         }
         return existing;
@@ -104,15 +111,18 @@ export class VolumeService {
       if ((options.type !== undefined || options.o !== undefined) && options.device === undefined) {
         throw new InvalidArgument(`create ${name}: missing required option: "device"`);
       }
+      // Docker 23+: a volume made without a name is anonymous (labelled so), and `volume prune`
+      // removes it like the anonymous volumes of containers.
+      const anonymous = opts.anonymous === true || !req.Name;
       const record: VolumeRecord = {
         Name: name,
         Driver: 'local',
         Mountpoint: join(this.dir, name, '_data'),
         CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        Labels: { ...(req.Labels ?? {}) },
+        Labels: { ...(req.Labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) },
         Options: options,
         Scope: 'local',
-        ...(opts.anonymous === true ? { anonymous: true } : {}),
+        ...(anonymous ? { anonymous: true } : {}),
       };
       // Made under a dot-name and renamed into place: a crash leaves no half volume.
       const tmp = join(this.dir, `.new-${name}`);
