@@ -99,6 +99,7 @@ export class NetworkService {
   private readonly lock = new Mutex();
   private readonly rulesLock = new Mutex();
   private rulesDirty = false;
+  private jumpsMade = false;
 
   constructor(private readonly o: NetworkServiceOptions) {
     this.dir = join(o.root, 'networks');
@@ -154,6 +155,7 @@ export class NetworkService {
 
   /** Removes everything this daemon created on the host: rules, chains, bridges. */
   async teardownHost(): Promise<void> {
+    this.jumpsMade = false;
     for (const j of jumps(this.o.tag)) await this.o.iptables.removeJump(j);
     const c = chainNames(this.o.tag);
     await this.o.iptables.deleteChain('nat', c.dnat);
@@ -386,7 +388,8 @@ export class NetworkService {
         hostsLines.push(`${ep.IPAddress}\t${hostsName(c)}`);
         first = false;
       }
-      await this.applyRules();
+      // Only published ports change the rules; a container without them starts without iptables.
+      if (hasPorts(c.network.ports)) await this.applyRules();
       const firstNet = members[0]?.r.IPAM.Config[0];
       return {
         netnsPath,
@@ -454,7 +457,7 @@ export class NetworkService {
       }
     });
     delete c.network;
-    await this.applyRules();
+    if (hasPorts(st.ports)) await this.applyRules();
   }
 
   /** `network connect`: membership, and an interface now when the container runs. */
@@ -590,7 +593,11 @@ export class NetworkService {
         }
       }
       await this.o.iptables.restore(buildRules(this.o.tag, nets, ports));
-      for (const j of jumps(this.o.tag)) await this.o.iptables.ensureJump(j);
+      // The jumps into berth's chains are checked once per daemon start (8 iptables runs).
+      if (!this.jumpsMade) {
+        for (const j of jumps(this.o.tag)) await this.o.iptables.ensureJump(j);
+        this.jumpsMade = true;
+      }
     });
   }
 
@@ -628,6 +635,10 @@ export class NetworkService {
 /** `default` and `` mean the default bridge. */
 export function networkModeName(mode: string | undefined): string {
   return mode === undefined || mode === '' || mode === 'default' ? 'bridge' : mode;
+}
+
+function hasPorts(ports: Record<string, PortBinding[] | null>): boolean {
+  return Object.values(ports).some((b) => (b?.length ?? 0) > 0);
 }
 
 export function normalisePortKey(k: string): string {
