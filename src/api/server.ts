@@ -5,6 +5,7 @@ import { InvalidArgument, NotFound, errorMessage } from '../core/errors.js';
 import type { Engine } from '../engine/index.js';
 import type { Ctx, Handler } from './context.js';
 import { statusFromError } from './errors.js';
+import { archiveRoutes } from './routes/archive.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
@@ -28,7 +29,7 @@ type Log = (msg: string) => void;
 
 export function createApi(engine: Engine, log: Log = () => undefined): ApiHandler {
   const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 1000 });
-  const routes = [...systemRoutes, ...containerRoutes, ...execRoutes, ...imageRoutes, ...extraRoutes, ...networkRoutes, ...volumeRoutes, ...dfRoutes];
+  const routes = [...systemRoutes, ...containerRoutes, ...execRoutes, ...imageRoutes, ...extraRoutes, ...archiveRoutes, ...networkRoutes, ...volumeRoutes, ...dfRoutes];
   for (const [method, path, handler] of routes) {
     router.on(method as 'GET', path, () => undefined, { handler });
   }

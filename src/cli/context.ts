@@ -137,8 +137,8 @@ export async function confirm(cli: Cli, message: string): Promise<boolean> {
     stdin.once('end', done);
     stdin.resume();
   });
+  // Like docker 28, nothing more is printed: a terminal has echoed the answer's newline.
   const a = answer.split('\n')[0]?.trim() ?? '';
-  if (a === '') cli.out('\n');
   return a === 'y' || a === 'Y';
 }
 

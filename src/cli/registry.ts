@@ -19,11 +19,13 @@ const system = () => import('./commands/system.js');
 const inspect = () => import('./commands/inspect.js');
 const prune = () => import('./commands/prune.js');
 const network = () => import('./commands/network.js');
+const volume = () => import('./commands/volume.js');
 
 /** Top-level commands (docker's shortcuts) by name. */
 export const COMMANDS: Readonly<Record<string, Entry>> = {
   attach: { summary: "Attach local standard input, output, and error streams to a running container", load: async () => (await import('./commands/attach.js')).attach },
   commit: { summary: "Create a new image from a container's changes", load: async () => (await misc()).commit },
+  cp: { summary: 'Copy files/folders between a container and the local filesystem', load: async () => (await import('./commands/cp.js')).cp },
   create: { summary: 'Create a new container', load: async () => (await import('./commands/run.js')).create },
   daemon: { summary: 'Run the berth daemon (or `daemon stop` it)', load: async () => (await import('./commands/daemon.js')).daemon },
   diff: { summary: "Inspect changes to files or directories on a container's filesystem", load: async () => (await misc()).diff },
@@ -65,6 +67,7 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
     commands: {
       attach: COMMANDS.attach as Entry,
       commit: COMMANDS.commit as Entry,
+      cp: COMMANDS.cp as Entry,
       create: COMMANDS.create as Entry,
       diff: COMMANDS.diff as Entry,
       exec: COMMANDS.exec as Entry,
@@ -118,8 +121,20 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
   system: {
     summary: 'Manage berth',
     commands: {
+      df: { summary: 'Show berth disk usage', load: async () => (await import('./commands/df.js')).systemDf },
       events: COMMANDS.events as Entry,
       info: COMMANDS.info as Entry,
+      prune: { summary: 'Remove unused data', load: async () => (await prune()).systemPrune },
+    },
+  },
+  volume: {
+    summary: 'Manage volumes',
+    commands: {
+      create: { summary: 'Create a volume', load: async () => (await volume()).volumeCreate },
+      inspect: { summary: 'Display detailed information on one or more volumes', load: async () => (await volume()).volumeInspect },
+      ls: { summary: 'List volumes', load: async () => (await volume()).volumeLs },
+      prune: { summary: 'Remove unused local volumes', load: async () => (await prune()).volumePrune },
+      rm: { summary: 'Remove one or more volumes', load: async () => (await volume()).volumeRm },
     },
   },
 };
@@ -129,6 +144,7 @@ const ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   container: { list: 'ls', ps: 'ls', remove: 'rm' },
   image: { list: 'ls', remove: 'rm' },
   network: { list: 'ls', remove: 'rm' },
+  volume: { list: 'ls', remove: 'rm' },
 };
 
 export interface Resolved {

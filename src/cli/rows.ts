@@ -6,7 +6,7 @@
 import { parseReference, familiarName, familiarString, withDefaultTag } from '../core/reference.js';
 import { displayablePorts, type ApiPort } from './ports.js';
 import { goTimeString, rfc3339 } from './times.js';
-import { ellipsis, goQuote, humanDuration, humanSizeWithPrecision, truncateId } from './units.js';
+import { ellipsis, goQuote, humanDuration, humanSize, humanSizeWithPrecision, truncateId } from './units.js';
 
 // ---------------------------------------------------------------- containers
 
@@ -172,14 +172,16 @@ export const IMAGES_HEADERS: Readonly<Record<string, string>> = {
   UniqueSize: 'UNIQUE SIZE',
 };
 
-function isDangling(img: ImageSummary): boolean {
+/** `isDangling`: no tags and no digests (or only `<none>` placeholders). */
+export function isDanglingImage(img: ImageSummary): boolean {
   const tags = img.RepoTags ?? [];
   const digests = img.RepoDigests ?? [];
   if (tags.length === 0 && digests.length === 0) return true;
   return tags.length === 1 && tags[0] === '<none>:<none>' && digests.length === 1 && digests[0] === '<none>@<none>';
 }
 
-function imageRow(img: ImageSummary, repo: string, tag: string, digest: string, opts: { trunc: boolean; now: number }): ImageRow {
+/** `imageContext` for one repository/tag pair (and digest) of an image. */
+export function imageRow(img: ImageSummary, repo: string, tag: string, digest: string, opts: { trunc: boolean; now: number }): ImageRow {
   const created = img.Created ?? 0;
   const size = img.Size ?? 0;
   const shared = img.SharedSize ?? -1;
@@ -192,9 +194,10 @@ function imageRow(img: ImageSummary, repo: string, tag: string, digest: string, 
     CreatedAt: goTimeString(created),
     Size: humanSizeWithPrecision(size, 3),
     Containers: (img.Containers ?? -1) === -1 ? 'N/A' : String(img.Containers),
-    VirtualSize: humanSizeWithPrecision(img.VirtualSize ?? size, 3),
-    SharedSize: shared === -1 ? 'N/A' : humanSizeWithPrecision(shared, 3),
-    UniqueSize: shared === -1 || size === -1 ? 'N/A' : humanSizeWithPrecision(size - shared, 3),
+    // docker 28: only Size has 3 digits; VirtualSize (= Size), SharedSize, UniqueSize use HumanSize.
+    VirtualSize: humanSize(size),
+    SharedSize: shared === -1 ? 'N/A' : humanSize(shared),
+    UniqueSize: shared === -1 || size === -1 ? 'N/A' : humanSize(size - shared),
   };
 }
 
@@ -203,7 +206,7 @@ export function imageRows(images: readonly ImageSummary[], opts: { trunc: boolea
   const o = { trunc: opts.trunc, now: opts.now ?? Date.now() };
   const rows: ImageRow[] = [];
   for (const img of images) {
-    if (isDangling(img)) {
+    if (isDanglingImage(img)) {
       rows.push(imageRow(img, '<none>', '<none>', '<none>', o));
       continue;
     }

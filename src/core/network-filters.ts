@@ -75,8 +75,11 @@ function exactMatch(values: readonly string[] | undefined, source: string): bool
   return values === undefined || values.length === 0 || values.includes(source);
 }
 
-/** filters.Args.Match: exact, else any value that is a regular expression matching `source`. */
-function match(values: readonly string[] | undefined, source: string): boolean {
+/**
+ * filters.Args.Match: true without values, for an exact value, or for any value that is a
+ * regular expression matching `source` anywhere (unanchored). Volumes use it for `name` too.
+ */
+export function filterMatch(values: readonly string[] | undefined, source: string): boolean {
   if (exactMatch(values, source)) return true;
   for (const v of values ?? []) {
     try {
@@ -88,7 +91,11 @@ function match(values: readonly string[] | undefined, source: string): boolean {
   return false;
 }
 
-function matchKVList(values: readonly string[] | undefined, labels: Readonly<Record<string, string>> | null | undefined): boolean {
+/**
+ * filters.Args.MatchKVList: every `key` / `key=value` holds in `labels` (true without values;
+ * false for no labels at all).
+ */
+export function filterMatchKVList(values: readonly string[] | undefined, labels: Readonly<Record<string, string>> | null | undefined): boolean {
   if (values === undefined || values.length === 0) return true;
   const src = labels ?? {};
   if (Object.keys(src).length === 0) return false;
@@ -111,9 +118,9 @@ export function filterNetworks<T extends FilterableNetwork>(networks: readonly T
   const has = (k: string): boolean => !skip.includes(k) && (filters[k]?.length ?? 0) > 0;
   let out = networks.filter((n) => {
     if (has('driver') && !exactMatch(filters['driver'], n.Driver ?? '')) return false;
-    if (has('name') && !match(filters['name'], n.Name)) return false;
-    if (has('id') && !match(filters['id'], n.Id)) return false;
-    if (has('label') && !matchKVList(filters['label'], n.Labels)) return false;
+    if (has('name') && !filterMatch(filters['name'], n.Name)) return false;
+    if (has('id') && !filterMatch(filters['id'], n.Id)) return false;
+    if (has('label') && !filterMatchKVList(filters['label'], n.Labels)) return false;
     if (has('scope') && !exactMatch(filters['scope'], n.Scope ?? '')) return false;
     return true;
   });

@@ -37,7 +37,8 @@ async function df(ctx: Ctx): Promise<void> {
   }
   if (all || want.has('volume')) {
     const vols = [];
-    for (const v of e.volumes.list()) vols.push(volumeView(v, { Size: await e.volumes.size(v.Name), RefCount: e.containers.volumeUsers(v.Name).length }));
+    // Docker's LocalVolumesSize: volumes with driver options are mounts, not local data.
+    for (const v of e.volumes.list().filter((x) => Object.keys(x.Options).length === 0)) vols.push(volumeView(v, { Size: await e.volumes.size(v.Name), RefCount: e.containers.volumeUsers(v.Name).length }));
     out.Volumes = vols;
   }
   if (all || want.has('build-cache')) out.BuildCache = [];

@@ -1,4 +1,5 @@
 import { InvalidArgument } from '../../core/errors.js';
+import { filterNetworks, parseFiltersParam } from '../../core/network-filters.js';
 import type { CreateNetworkRequest, EndpointConfig, Engine, NetworkRecord } from '../../engine/index.js';
 import { boolQuery, filtersQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
 
@@ -31,44 +32,27 @@ export function networkView(engine: Engine, r: NetworkRecord, opts: { containers
       };
     }
   }
-  return { ...shown, IPAM: { ...r.IPAM, Config: r.IPAM.Config.map((c) => ({ ...c })) }, Containers: containers };
-}
-
-function matches(engine: Engine, r: NetworkRecord, filters: Map<string, string[]>): boolean {
-  for (const [key, values] of filters) {
-    const ok = (v: string): boolean => {
-      switch (key) {
-        case 'name':
-          return r.Name.includes(v);
-        case 'id':
-          return r.Id.startsWith(v);
-        case 'driver':
-          return r.Driver === v;
-        case 'scope':
-          return r.Scope === v;
-        case 'type':
-          if (v !== 'custom' && v !== 'builtin') throw new InvalidArgument(`invalid filter: 'type'='${v}'`);
-          return (v === 'builtin') === engine.networks.isBuiltin(r);
-        case 'label': {
-          const i = v.indexOf('=');
-          return i < 0 ? v in r.Labels : r.Labels[v.slice(0, i)] === v.slice(i + 1);
-        }
-        case 'dangling':
-          return (engine.networks.members(r).length === 0 && !engine.networks.isBuiltin(r)) === (v === 'true' || v === '1');
-        default:
-          throw new InvalidArgument(`invalid filter '${key}'`);
-      }
-    };
-    if (key === 'label' ? !values.every(ok) : !values.some(ok)) return false;
-  }
-  return true;
+  // Docker's field order; berth networks always have IPv4 (API 1.48's EnableIPv4).
+  const { Name, Id, Created, Scope, Driver, EnableIPv6, IPAM: _ipam, Internal, Attachable, Ingress, ConfigFrom, ConfigOnly, Options, Labels, ...rest } = shown;
+  const IPAM = { ...r.IPAM, Config: r.IPAM.Config.map((c) => ({ ...c })) };
+  return { Name, Id, Created, Scope, Driver, EnableIPv4: true, EnableIPv6, IPAM, Internal, Attachable, Ingress, ConfigFrom, ConfigOnly, Containers: containers, Options, Labels, ...rest };
 }
 
 async function list(ctx: Ctx): Promise<void> {
-  const filters = filtersQuery(ctx.query);
-  const out = ctx.engine.networks
-    .list()
-    .filter((r) => matches(ctx.engine, r, filters))
+  // Docker's FilterNetworks; `dangling` looks at every member, running or not.
+  const filters = parseFiltersParam(ctx.query.get('filters') ?? undefined);
+  const records = ctx.engine.networks.list();
+  const candidates = records.map((r) => ({
+    Name: r.Name,
+    Id: r.Id,
+    Driver: r.Driver,
+    Scope: r.Scope,
+    Labels: r.Labels,
+    Containers: Object.fromEntries(ctx.engine.networks.members(r).map((c) => [c.id, true])),
+    record: r,
+  }));
+  const out = filterNetworks(candidates, filters)
+    .map((n) => n.record)
     .sort((a, b) => a.Name.localeCompare(b.Name))
     .map((r) => networkView(ctx.engine, r, { containers: false }));
   sendJson(ctx, 200, out);

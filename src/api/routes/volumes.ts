@@ -1,5 +1,6 @@
 import { InvalidArgument } from '../../core/errors.js';
-import type { CreateVolumeRequest, Engine, VolumeRecord } from '../../engine/index.js';
+import { filterMatch, filterMatchKVList } from '../../core/network-filters.js';
+import type { CreateVolumeRequest, VolumeRecord } from '../../engine/index.js';
 import { boolQuery, filtersQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
 
 type Route = [method: string, path: string, handler: Handler];
@@ -18,36 +19,41 @@ export function volumeView(v: VolumeRecord, usage?: { Size: number; RefCount: nu
   return { ...shown, Status: null, ...(usage ? { UsageData: usage } : {}) };
 }
 
-function matches(engine: Engine, v: VolumeRecord, filters: Map<string, string[]>): boolean {
-  for (const [key, values] of filters) {
-    const ok = (f: string): boolean => {
-      switch (key) {
-        case 'name':
-          return v.Name.includes(f);
-        case 'driver':
-          return v.Driver === f;
-        case 'dangling':
-          return (engine.containers.volumeUsers(v.Name).length === 0) === (f === 'true' || f === '1');
-        case 'label': {
-          const i = f.indexOf('=');
-          return i < 0 ? f in v.Labels : v.Labels[f.slice(0, i)] === f.slice(i + 1);
-        }
-        case 'all':
-          return true;
-        default:
-          throw new InvalidArgument(`invalid filter '${key}'`);
-      }
-    };
-    if (key === 'label' ? !values.every(ok) : !values.some(ok)) return false;
+export const LIST_FILTERS: readonly string[] = ['dangling', 'driver', 'label', 'name'];
+export const PRUNE_FILTERS: readonly string[] = ['all', 'label', 'label!'];
+
+/**
+ * Docker's volume filters (moby volume/service `filtersToBy`): only the `accepted` keys;
+ * `driver` exact, `name` exact or an unanchored regular expression, every `label` held,
+ * not every `label!` held, `dangling` true/1 or false/0 (unreferenced or referenced).
+ */
+export function volumeFilter(filters: Map<string, string[]>, accepted: readonly string[], users: (name: string) => number): (v: VolumeRecord) => boolean {
+  for (const key of filters.keys()) if (!accepted.includes(key)) throw new InvalidArgument(`invalid filter '${key}'`);
+  const get = (k: string): string[] => filters.get(k) ?? [];
+  let dangling: boolean | undefined;
+  if (filters.has('dangling')) {
+    const values = get('dangling');
+    const isTrue = values.includes('true') || values.includes('1');
+    const isFalse = values.includes('false') || values.includes('0');
+    if (isTrue === isFalse) throw new InvalidArgument(`invalid filter 'dangling=[${values.join(' ')}]'`);
+    dangling = isTrue;
   }
-  return true;
+  return (v) => {
+    const drivers = get('driver');
+    if (drivers.length > 0 && !drivers.includes(v.Driver)) return false;
+    if (filters.has('name') && !filterMatch(get('name'), v.Name)) return false;
+    if (!filterMatchKVList(get('label'), v.Labels)) return false;
+    if (get('label!').length > 0 && filterMatchKVList(get('label!'), v.Labels)) return false;
+    if (dangling !== undefined && (users(v.Name) === 0) !== dangling) return false;
+    return true;
+  };
 }
 
 async function list(ctx: Ctx): Promise<void> {
-  const filters = filtersQuery(ctx.query);
+  const keep = volumeFilter(filtersQuery(ctx.query), LIST_FILTERS, (n) => ctx.engine.containers.volumeUsers(n).length);
   const volumes = ctx.engine.volumes
     .list()
-    .filter((v) => matches(ctx.engine, v, filters))
+    .filter(keep)
     .sort((a, b) => a.Name.localeCompare(b.Name))
     .map((v) => volumeView(v));
   sendJson(ctx, 200, { Volumes: volumes, Warnings: [] });
@@ -69,21 +75,34 @@ async function remove(ctx: Ctx): Promise<void> {
   sendStatus(ctx, 204);
 }
 
-/** Docker 23+: anonymous volumes only, unless `all=true`; never one a container references. */
+/**
+ * Docker 23+: anonymous volumes only, unless the `all` filter is true; never one a container
+ * references, nor one with driver options (a mount, not local data: nothing to reclaim).
+ */
 async function prune(ctx: Ctx): Promise<void> {
   const filters = filtersQuery(ctx.query);
-  const all = (filters.get('all') ?? []).some((v) => v === 'true' || v === '1');
-  filters.delete('all');
+  const allValues = filters.get('all') ?? [];
+  if (allValues.length > 1) throw new InvalidArgument(`invalid filter 'all=[${allValues.join(' ')}]': only one value is expected`);
+  const all = allValues.length === 1 && parseGoBool(allValues[0] as string);
+  const keep = volumeFilter(filters, PRUNE_FILTERS, (n) => ctx.engine.containers.volumeUsers(n).length);
   const deleted: string[] = [];
   let reclaimed = 0;
   for (const v of ctx.engine.volumes.list()) {
     if (!all && v.anonymous !== true) continue;
+    if (Object.keys(v.Options).length > 0) continue;
     if (ctx.engine.containers.volumeUsers(v.Name).length > 0) continue;
-    if (!matches(ctx.engine, v, filters)) continue;
+    if (!keep(v)) continue;
     const size = await ctx.engine.volumes.size(v.Name);
     await ctx.engine.volumes.remove(v.Name, { inUse: () => [] });
     deleted.push(v.Name);
     reclaimed += size;
   }
   sendJson(ctx, 200, { VolumesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+}
+
+/** strconv.ParseBool, with its error as the `all` filter reports it. */
+function parseGoBool(v: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+  throw new InvalidArgument(`invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
 }

@@ -28,10 +28,16 @@ export function headerName(field: string): string {
     .toUpperCase();
 }
 
+/** encoding/json's HTML escaping (`<`, `>`, `&` as \u003c, \u003e, \u0026) of JSON text. */
+export function escapeHtml(json: string): string {
+  return json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
 /** Renders list rows the way the docker CLI does for `--format`. */
 export function formatRows(format: string | undefined, rows: readonly object[], defaults: FormatDefaults): string {
   const chosen = format === undefined || format === '' || format === TABLE ? defaults.table : format;
-  if (chosen === 'json') return rows.map((row) => `${goJSON(row)}\n`).join('');
+  // A row is a formatter context whose MarshalJSON uses json.Marshal: HTML characters escaped.
+  if (chosen === 'json') return rows.map((row) => `${escapeHtml(goJSON(row))}\n`).join('');
   const isTable = chosen === TABLE || chosen.startsWith(`${TABLE} `);
   const body = (isTable ? chosen.slice(TABLE.length) : chosen)
     .replace(/^ +| +$/g, '')

@@ -70,15 +70,17 @@ export function spawnWhiteoutWriter(runner: Runner = run): WhiteoutWriter {
 
 export const defaultWhiteoutWriter: WhiteoutWriter = spawnWhiteoutWriter();
 
-/** Creates a device node or fifo (`mknod path c|b major minor`, `mknod path p`). */
+/** Creates a device node or fifo (`mknod path c|b major minor`, `mknod path p`), mode 0600 unless given. */
 export async function mknod(
   path: string,
   type: 'c' | 'b' | 'p',
   major: number,
   minor: number,
   runner: Runner = run,
+  mode = 0o600,
 ): Promise<void> {
-  const args = type === 'p' ? ['-m', '600', '--', path, 'p'] : ['-m', '600', '--', path, type, String(major), String(minor)];
+  const m = (mode & 0o7777).toString(8);
+  const args = type === 'p' ? ['-m', m, '--', path, 'p'] : ['-m', m, '--', path, type, String(major), String(minor)];
   const res = await runner('mknod', args, { allowFailure: true, env: { ...process.env, LC_ALL: 'C' } });
   if (res.code !== 0) throw new Internal(`mknod ${path}: ${res.stderr.trim() || `exit status ${res.code}`}`);
 }
