@@ -6,7 +6,9 @@ import { InvalidArgument, NotFound, errorMessage } from '../../core/errors.js';
 import type { OciRuntime } from '../../sys/runtime.js';
 import type { EventBus } from '../events/bus.js';
 import { exitCodeForError, type ContainerService } from './service.js';
+import { readContainerFile } from './archive.js';
 import { resolveUser } from './spec.js';
+import { ContainerView } from './view.js';
 import type { ContainerRecord } from './types.js';
 
 /**
@@ -89,9 +91,14 @@ export class ExecService {
     const tty = opts.tty ?? s.config.Tty === true;
     const process: Record<string, unknown> = { ...spec.process, terminal: tty, args: s.config.Cmd ?? [], env: mergeEnv(spec.process.env, s.config.Env ?? []) };
     if (s.config.User) {
-      const passwd = await readFile(join(spec.root.path, 'etc/passwd'), 'utf8').catch(() => '');
-      const group = await readFile(join(spec.root.path, 'etc/group'), 'utf8').catch(() => '');
-      const u = resolveUser(s.config.User, passwd, group);
+      // Read inside the container's root: its symlinks must not lead to the host's files.
+      const view = await ContainerView.open({ root: spec.root.path });
+      let u;
+      try {
+        u = resolveUser(s.config.User, (await readContainerFile(view, '/etc/passwd')) ?? '', (await readContainerFile(view, '/etc/group')) ?? '');
+      } finally {
+        view.close();
+      }
       process.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length > 0 ? { additionalGids: u.additionalGids } : {}) };
     }
     if (s.config.WorkingDir) process.cwd = s.config.WorkingDir;

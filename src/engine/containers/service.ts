@@ -11,7 +11,9 @@ import type { EventBus } from '../events/bus.js';
 import type { ImageStore } from '../images/store.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
+import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
 import { buildSpec, resolveUser, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
@@ -475,10 +477,18 @@ export class ContainerService {
   private async startProcess(rec: ContainerRecord): Promise<void> {
     const rootfs = await this.mountRoot(rec);
     const d = this.cdir(rec.id);
-    const passwd = await readFile(join(rootfs, 'etc/passwd'), 'utf8').catch(() => '');
-    const group = await readFile(join(rootfs, 'etc/group'), 'utf8').catch(() => '');
-    const user = resolveUser(rec.config.User, passwd, group);
-    if (rec.config.WorkingDir) await mkdir(join(rootfs, rec.config.WorkingDir), { recursive: true }).catch(() => undefined);
+    // The image's files are read and its working dir made inside its root: a symlink in the
+    // image (`/app -> /etc`, `/etc/passwd -> /host/file`) must never lead onto the host.
+    const view = await ContainerView.open({ root: rootfs });
+    let user;
+    try {
+      const passwd = (await readContainerFile(view, '/etc/passwd')) ?? '';
+      const group = (await readContainerFile(view, '/etc/group')) ?? '';
+      user = resolveUser(rec.config.User, passwd, group);
+      if (rec.config.WorkingDir) await mkdirAllInScope(view, rec.config.WorkingDir).catch(() => undefined);
+    } finally {
+      view.close();
+    }
     const net: ContainerNetSetup = this.o.network ? await this.o.network.setUp(rec, (x) => this.get(x)) : { hostNetwork: false, hostsLines: [] };
     const files = [...(await this.ociMounts(rec, rootfs)), ...(await this.writeEtcFiles(rec, net))];
     const spec = buildSpec({
