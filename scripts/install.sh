@@ -39,6 +39,10 @@ done
 PACKAGES=(
 	runc conmon iptables iproute2 busybox-static debootstrap attr socat tini
 	util-linux tar gzip ca-certificates procps
+	# zstd unpacks zstd-compressed image layers (Node 20 has no zstd)
+	zstd
+	# registry tests: the CNCF distribution registry, htpasswd files, token-auth certificates
+	docker-registry apache2-utils openssl
 	# test clients: curl for published ports, docker-compose (v1) as a second Engine API client
 	curl docker-compose
 )
@@ -91,6 +95,13 @@ if [[ "$do_apt" -eq 1 ]]; then
 	fi
 else
 	log "system packages: skipped (--no-apt)"
+fi
+
+# Debian's docker-registry runs a registry on :5000 as a service; the tests start their own
+# on free ports, so the service is only in the way.
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+	log "docker-registry: disabling the system service (tests run their own registries)"
+	as_root systemctl disable --now docker-registry >/dev/null 2>&1 || warn "could not disable the docker-registry service"
 fi
 
 # Debian bookworm and Ubuntu 24.04 ship node 18, so apt alone may not be enough.

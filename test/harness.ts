@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { daemonTag } from '../src/engine/network/service.js';
@@ -61,8 +61,19 @@ export function ping(socket: string): Promise<boolean> {
   });
 }
 
-export async function startDaemon(): Promise<TestDaemon> {
+export interface DaemonOptions {
+  /** daemon.json for the daemon (`--config-file`); also passed on as BERTH_CONFIG_FILE to auto-started daemons. */
+  configFile?: string;
+}
+
+export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
   const base = await mkdtemp('/tmp/berth-test-');
+  // Tests never reach the internet: without a config of their own, test daemons send
+  // docker.io to a port where nothing listens (a pull of `busybox` fails at once, locally).
+  if (opts.configFile === undefined) {
+    opts = { ...opts, configFile: join(base, 'daemon.json') };
+    await writeFile(opts.configFile as string, JSON.stringify({ 'registry-origin-for': { 'docker.io': 'http://127.0.0.1:9' } }));
+  }
   const root = join(base, 'root');
   const execRoot = join(base, 'run');
   const socket = join(base, 'berth.sock');
@@ -76,9 +87,11 @@ export async function startDaemon(): Promise<TestDaemon> {
     DOCKER_CONFIG: join(base, 'docker-config'),
     BERTH_ROOT: root,
     BERTH_EXEC_ROOT: execRoot,
+    ...(opts.configFile !== undefined ? { BERTH_CONFIG_FILE: opts.configFile } : {}),
   };
   const launch = () => {
-    const p = spawn(process.execPath, [join(REPO, 'bin/berth'), 'daemon', '--root', root, '--exec-root', execRoot, '--host', host], {
+    const extra = opts.configFile !== undefined ? ['--config-file', opts.configFile] : [];
+    const p = spawn(process.execPath, [join(REPO, 'bin/berth'), 'daemon', '--root', root, '--exec-root', execRoot, '--host', host, ...extra], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env,
     });
@@ -122,7 +135,14 @@ export async function startDaemon(): Promise<TestDaemon> {
       await rm(base, { recursive: true, force: true });
     },
   };
-  await waitUp();
+  try {
+    await waitUp();
+  } catch (e) {
+    // A daemon that never came up leaves nothing behind either.
+    await endProcess(d.proc, 'SIGKILL');
+    await rm(base, { recursive: true, force: true });
+    throw e;
+  }
   return d;
 }
 

@@ -10,6 +10,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   unavailable: 503,
   not_implemented: 501,
   not_modified: 304,
+  unauthorized: 401,
   internal: 500,
 });
 

@@ -11,6 +11,7 @@ import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
 import { extraRoutes } from './routes/extra.js';
 import { networkRoutes } from './routes/networks.js';
+import { registryRoutes } from './routes/registry.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { dfRoutes } from './routes/df.js';
 import { API_VERSION, MIN_API_VERSION, systemRoutes } from './routes/system.js';
@@ -29,7 +30,7 @@ type Log = (msg: string) => void;
 
 export function createApi(engine: Engine, log: Log = () => undefined): ApiHandler {
   const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 1000 });
-  const routes = [...systemRoutes, ...containerRoutes, ...execRoutes, ...imageRoutes, ...extraRoutes, ...archiveRoutes, ...networkRoutes, ...volumeRoutes, ...dfRoutes];
+  const routes = [...systemRoutes, ...containerRoutes, ...execRoutes, ...imageRoutes, ...extraRoutes, ...archiveRoutes, ...networkRoutes, ...volumeRoutes, ...dfRoutes, ...registryRoutes];
   for (const [method, path, handler] of routes) {
     router.on(method as 'GET', path, () => undefined, { handler });
   }

@@ -1,4 +1,5 @@
 import type { ImageConfig } from '../core/oci.js';
+import { familiarName } from '../core/reference.js';
 import { humanDuration } from '../core/units.js';
 import type { ContainerRecord, Engine, ImageRecord } from '../engine/index.js';
 
@@ -78,12 +79,18 @@ export function containerSummary(r: ContainerRecord): Record<string, unknown> {
   };
 }
 
+/** `docker.io/library/busybox@sha256:…` → `busybox@sha256:…`, as Docker shows RepoDigests. */
+export function familiarDigestRef(full: string): string {
+  const at = full.indexOf('@');
+  return at < 0 ? full : `${familiarName(full.slice(0, at))}${full.slice(at)}`;
+}
+
 export function imageSummary(engine: Engine, rec: ImageRecord, config: ImageConfig): Record<string, unknown> {
   return {
     Id: rec.id,
     ParentId: rec.parent ?? '',
     RepoTags: engine.images.repoTags(rec.id),
-    RepoDigests: rec.repoDigests,
+    RepoDigests: rec.repoDigests.map(familiarDigestRef),
     Created: Math.floor(Date.parse(config.created ?? rec.created) / 1000),
     Size: rec.size,
     SharedSize: -1,
@@ -97,7 +104,7 @@ export function imageInspect(engine: Engine, rec: ImageRecord, config: ImageConf
   return {
     Id: rec.id,
     RepoTags: engine.images.repoTags(rec.id),
-    RepoDigests: rec.repoDigests,
+    RepoDigests: rec.repoDigests.map(familiarDigestRef),
     Parent: rec.parent ?? '',
     Comment: config.comment ?? '',
     Created: config.created ?? rec.created,

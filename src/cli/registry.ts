@@ -19,6 +19,7 @@ const system = () => import('./commands/system.js');
 const inspect = () => import('./commands/inspect.js');
 const prune = () => import('./commands/prune.js');
 const network = () => import('./commands/network.js');
+const registryCmds = () => import('./commands/registry.js');
 const volume = () => import('./commands/volume.js');
 
 /** Top-level commands (docker's shortcuts) by name. */
@@ -43,7 +44,10 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   pause: { summary: 'Pause all processes within one or more containers', load: async () => (await lifecycle()).pause },
   port: { summary: 'List port mappings or a specific mapping for the container', load: async () => (await misc()).port },
   ps: { summary: 'List containers', load: async () => (await import('./commands/ps.js')).ps },
-  pull: { summary: 'Download an image from a registry', load: async () => (await imageIo()).pull },
+  login: { summary: 'Authenticate to a registry', load: async () => (await registryCmds()).login },
+  logout: { summary: 'Log out from a registry', load: async () => (await registryCmds()).logout },
+  pull: { summary: 'Download an image from a registry', load: async () => (await registryCmds()).pull },
+  push: { summary: 'Upload an image to a registry', load: async () => (await registryCmds()).push },
   rename: { summary: 'Rename a container', load: async () => (await lifecycle()).rename },
   restart: { summary: 'Restart one or more containers', load: async () => (await lifecycle()).restart },
   rm: { summary: 'Remove one or more containers', load: async () => (await lifecycle()).rm },
@@ -101,6 +105,7 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
       ls: { summary: 'List images', load: async () => (await images()).images },
       prune: { summary: 'Remove unused images', load: async () => (await prune()).imagePrune },
       pull: COMMANDS.pull as Entry,
+      push: COMMANDS.push as Entry,
       rm: { summary: 'Remove one or more images', load: async () => (await images()).rmi },
       save: COMMANDS.save as Entry,
       tag: COMMANDS.tag as Entry,
@@ -175,14 +180,14 @@ export function resolveCommand(args: readonly string[]): Resolved | { management
 export function topLevelHelp(): string {
   const width = 10;
   let s = '\nUsage:  berth [OPTIONS] COMMAND\n\nA Docker-compatible container platform\n\nCommon Commands:\n';
-  for (const name of ['run', 'exec', 'ps', 'images', 'pull', 'logs', 'inspect', 'version', 'info']) {
+  for (const name of ['run', 'exec', 'ps', 'images', 'pull', 'push', 'login', 'logout', 'logs', 'inspect', 'version', 'info']) {
     s += `  ${name.padEnd(width)}${COMMANDS[name]?.summary}\n`;
   }
   s += '\nManagement Commands:\n';
   for (const [name, m] of Object.entries(MANAGEMENT)) s += `  ${name.padEnd(width)}${m.summary}\n`;
   s += '\nCommands:\n';
   for (const [name, e] of Object.entries(COMMANDS)) {
-    if (['run', 'exec', 'ps', 'images', 'pull', 'logs', 'inspect', 'version', 'info'].includes(name)) continue;
+    if (['run', 'exec', 'ps', 'images', 'pull', 'push', 'login', 'logout', 'logs', 'inspect', 'version', 'info'].includes(name)) continue;
     s += `  ${name.padEnd(width)}${e.summary}\n`;
   }
   s +=

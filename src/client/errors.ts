@@ -5,6 +5,7 @@ import {
   InvalidArgument,
   NotFound,
   NotImplemented,
+  Unauthorized,
   Unavailable,
 } from '../core/errors.js';
 
@@ -19,6 +20,9 @@ export function daemonError(status: number, message: string): DaemonError {
   switch (status) {
     case 400:
       e = new InvalidArgument(message);
+      break;
+    case 401:
+      e = new Unauthorized(message);
       break;
     case 404:
       e = new NotFound(message);

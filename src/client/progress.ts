@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { progressString } from '../core/progress.js';
 import { daemonError } from './errors.js';
 
 /** One message of a JSON-lines progress stream (pull, load, import, build). */
@@ -52,19 +53,70 @@ export function renderMessage(m: JsonMessage): string {
 }
 
 /**
+ * docker's `DisplayJSONMessagesStream` for a terminal: a line per layer (message `id` with
+ * `progressDetail`), redrawn in place with cursor movements, a progress bar past 110
+ * columns; any other message ends the block of layer lines. Returns the text to write.
+ */
+export class TerminalProgress {
+  private ids = new Map<string, number>();
+
+  constructor(private readonly columns: () => number) {}
+
+  render(m: JsonMessage): string {
+    if (m.aux !== undefined) return '';
+    let s = '';
+    let diff = 0;
+    const hasProgress = m.progressDetail !== undefined;
+    if (m.id !== undefined && m.id !== '' && hasProgress) {
+      let line = this.ids.get(m.id);
+      if (line === undefined) {
+        line = this.ids.size;
+        this.ids.set(m.id, line);
+        s += '\n';
+      }
+      diff = this.ids.size - line;
+      if (diff > 0) s += `\x1b[${diff}A`;
+    } else {
+      // Something that is not a layer line: the block above is done (pull -a starts anew).
+      this.ids = new Map();
+    }
+    let endl = '';
+    if ((m.stream === undefined || m.stream === '') && hasProgress) {
+      s += '\x1b[2K\r';
+      endl = '\r';
+    }
+    if (m.id !== undefined && m.id !== '') s += `${m.id}: `;
+    if (m.from !== undefined && m.from !== '') s += `(from ${m.from}) `;
+    if (hasProgress) {
+      s += `${m.status ?? ''} ${progressString(m.progressDetail?.current ?? 0, m.progressDetail?.total ?? 0, this.columns())}${endl}`;
+    } else if (m.progress !== undefined && m.progress !== '') {
+      s += `${m.status ?? ''} ${m.progress}${endl}`;
+    } else if (m.stream !== undefined && m.stream !== '') {
+      s += `${m.stream}${endl}`;
+    } else {
+      s += `${m.status ?? ''}${endl}\n`;
+    }
+    if (m.id !== undefined && m.id !== '' && diff > 0) s += `\x1b[${diff}B`;
+    return s;
+  }
+}
+
+/**
  * Prints a progress stream (`status`/`stream` lines) and throws on `errorDetail`.
- * `onAux` receives `aux` payloads (image IDs of builds and loads).
+ * `onAux` receives `aux` payloads (image IDs of builds and loads). With `terminal`, layer
+ * lines are redrawn in place with their progress bars, as docker does on a terminal.
  */
 export async function displayJsonMessages(
   stream: Readable,
   out: Writable | undefined,
-  opts: { onAux?: (aux: unknown) => void; onMessage?: (m: JsonMessage) => void } = {},
+  opts: { onAux?: (aux: unknown) => void; onMessage?: (m: JsonMessage) => void; terminal?: { columns: () => number } } = {},
 ): Promise<void> {
+  const term = opts.terminal && out ? new TerminalProgress(opts.terminal.columns) : undefined;
   for await (const m of jsonMessages(stream)) {
     checkMessage(m);
     if (m.aux !== undefined) opts.onAux?.(m.aux);
     opts.onMessage?.(m);
-    const text = out ? renderMessage(m) : '';
+    const text = out ? (term ? term.render(m) : renderMessage(m)) : '';
     if (text !== '' && out) out.write(text);
   }
 }

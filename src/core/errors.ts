@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'unavailable'
   | 'not_implemented'
   | 'not_modified'
+  | 'unauthorized'
   | 'internal';
 
 export class BerthError extends Error {
@@ -46,6 +47,10 @@ export class NotImplemented extends BerthError {
 }
 export class NotModified extends BerthError {
   override readonly code = 'not_modified';
+}
+/** Credentials missing or refused (a registry's `unauthorized`/`denied`). */
+export class Unauthorized extends BerthError {
+  override readonly code = 'unauthorized';
 }
 export class Internal extends BerthError {
   override readonly code = 'internal';

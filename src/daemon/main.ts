@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/server.js';
+import { loadDaemonConfig } from './config.js';
 import { buildEngine } from './wiring.js';
 
 /**
@@ -17,6 +18,8 @@ export interface DaemonOptions {
   logLevel?: string;
   logMaxSize?: number;
   logMaxFiles?: number;
+  /** daemon.json; /etc/berth/daemon.json when absent (and then optional). */
+  configFile?: string;
 }
 
 export const BERTH_VERSION = '0.1.0';
@@ -38,8 +41,19 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   if (other !== '' && Number(other) !== process.pid && isAlive(Number(other))) {
     throw new Error(`another berth daemon (pid ${other.trim()}) is using ${execRoot}`);
   }
+  const fileConfig = await loadDaemonConfig(opts.configFile);
+  if (fileConfig && fileConfig.ignored.length > 0) log(`configuration file: ignoring keys berth does not use: ${fileConfig.ignored.join(', ')}`);
   await writeFile(pidFile, String(process.pid));
-  const engine = await buildEngine({ root, execRoot, runtime: opts.runtime ?? 'runc', version: BERTH_VERSION, logMaxSize: opts.logMaxSize ?? DEFAULT_LOG_MAX_SIZE, logMaxFiles: opts.logMaxFiles ?? DEFAULT_LOG_MAX_FILES, log });
+  const engine = await buildEngine({
+    root,
+    execRoot,
+    runtime: opts.runtime ?? 'runc',
+    version: BERTH_VERSION,
+    logMaxSize: opts.logMaxSize ?? DEFAULT_LOG_MAX_SIZE,
+    logMaxFiles: opts.logMaxFiles ?? DEFAULT_LOG_MAX_FILES,
+    log,
+    ...(fileConfig ? { registry: fileConfig.registry } : {}),
+  });
   const api = createApi(engine, log);
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => api.handle(req, res));
   server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));

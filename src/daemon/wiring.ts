@@ -15,9 +15,11 @@ import {
   ImageStore,
   LocalContentStore,
   OverlaySnapshotter,
+  RegistryService,
   installHealthChecks,
   type Engine,
 } from '../engine/index.js';
+import type { RegistryConfig } from '../engine/registry/index.js';
 
 /**
  * The composition root: the one place that builds berth's services and ties them together.
@@ -32,6 +34,8 @@ export interface DaemonConfig {
   logMaxFiles: number;
   /** The daemon's own log (problems that concern no request). */
   log?: (msg: string) => void;
+  /** Mirrors, insecure registries, transfer limits (daemon.json); Docker's defaults when absent. */
+  registry?: RegistryConfig;
 }
 
 export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close(): Promise<void> }> {
@@ -44,6 +48,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     events.publish('image', action, id, name !== undefined ? { name } : {}),
   );
   await images.init();
+  const registry = new RegistryService({ images, ...(cfg.registry ? { config: cfg.registry } : {}), userAgent: `berth/${cfg.version}` });
   const runtimeName = cfg.runtime.includes('/') ? cfg.runtime.split('/').pop() ?? 'runc' : cfg.runtime;
   const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, 'runtime'), conmon: resolveBinary('conmon') });
   const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
@@ -98,6 +103,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     volumes,
     execs,
     images,
+    registry,
     events,
     runtime,
     info: { root: cfg.root, execRoot: cfg.execRoot, runtimeName, version: cfg.version, startedAt: new Date().toISOString(), pid: process.pid },

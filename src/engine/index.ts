@@ -24,6 +24,7 @@ export type { ImageRecord } from './images/store.js';
 export { applyChanges } from './images/changes.js';
 export { LocalContentStore } from './content/store.js';
 export { OverlaySnapshotter, chainIds } from './snapshots/overlay.js';
+export { RegistryService } from './registry/index.js';
 
 import type { ContainerService } from './containers/service.js';
 import type { NetworkService } from './network/service.js';
@@ -31,6 +32,7 @@ import type { VolumeService } from './volumes/service.js';
 import type { ExecService } from './containers/exec.js';
 import type { EventBus } from './events/bus.js';
 import type { ImageStore } from './images/store.js';
+import type { RegistryService } from './registry/index.js';
 import type { OciRuntime } from '../sys/runtime.js';
 
 /** Everything a request handler may reach. */
@@ -40,6 +42,8 @@ export interface Engine {
   volumes: VolumeService;
   execs: ExecService;
   images: ImageStore;
+  /** Pull, push and login against image registries. */
+  registry: RegistryService;
   events: EventBus;
   runtime: OciRuntime;
   info: { root: string; execRoot: string; runtimeName: string; version: string; startedAt: string; pid: number };

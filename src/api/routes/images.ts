@@ -3,6 +3,7 @@ import { parseReference } from '../../core/reference.js';
 import { importRootfs } from '../../engine/images/import.js';
 import type { ImageRecord } from '../../engine/index.js';
 import { boolQuery, filtersQuery, param, sendJson, type Ctx, type Handler } from '../context.js';
+import { pullImage, pushImage } from './registry.js';
 import { imageInspect, imageSummary } from '../views.js';
 
 type Route = [method: string, path: string, handler: Handler];
@@ -15,6 +16,7 @@ export const imageRoutes: readonly Route[] = [
   ['DELETE', '/images/:name', remove],
   ['POST', '/images/prune', prune],
   ['POST', '/images/create', create],
+  ['POST', '/images/:name/push', push],
 ];
 
 /** Image names contain slashes; the router matches the rest of the path, handlers split it. */
@@ -34,7 +36,11 @@ async function list(ctx: Ctx): Promise<void> {
     const summary = imageSummary(ctx.engine, rec, config);
     // Like Docker, a reference filter lists only the tags it matches.
     const patterns = filters.get('reference');
-    if (patterns !== undefined) summary.RepoTags = images.repoTags(rec.id).filter((t) => patterns.some((p) => referenceMatches(p, t)));
+    if (patterns !== undefined) {
+      summary.RepoTags = images.repoTags(rec.id).filter((t) => patterns.some((p) => referenceMatches(p, t)));
+      // Digests too, by their repository (Docker filters every reference of the image).
+      summary.RepoDigests = (summary.RepoDigests as string[]).filter((r) => patterns.some((p) => referenceMatches(p, r.slice(0, r.indexOf('@')))));
+    }
     out.push(summary);
   }
   out.sort((a, b) => (b.Created as number) - (a.Created as number));
@@ -147,7 +153,7 @@ async function prune(ctx: Ctx): Promise<void> {
   sendJson(ctx, 200, { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
 }
 
-/** `POST /images/create`: `fromSrc=-` imports the request body; `fromImage` pulls (registries land with pull support). */
+/** `POST /images/create`: `fromSrc=-` imports the request body; `fromImage` pulls from a registry. */
 async function create(ctx: Ctx): Promise<void> {
   const q = ctx.query;
   const res = ctx.res;
@@ -169,8 +175,11 @@ async function create(ctx: Ctx): Promise<void> {
     res.end(`${JSON.stringify({ status: id })}\n`);
     return;
   }
-  const image = q.get('fromImage') ?? '';
-  const t = q.get('tag') ?? '';
-  const ref = parseReference(t && !t.startsWith('sha256:') ? `${image}:${t}` : t ? `${image}@${t}` : image);
-  throw new NotImplemented(`pull access denied for ${ref.repository}: berth cannot reach a registry for this image yet (pull lands with registry support)`);
+  if (q.get('fromImage') === null) throw new InvalidArgument('either fromSrc or fromImage must be given');
+  await pullImage(ctx);
+}
+
+/** `POST /images/{name}/push?tag=`: streams Docker's push progress (see routes/registry.ts). */
+async function push(ctx: Ctx): Promise<void> {
+  await pushImage(ctx, imageName(ctx));
 }

@@ -84,7 +84,7 @@ async function info(ctx: Ctx): Promise<void> {
     NCPU: cpus().length,
     MemTotal: totalmem(),
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+    RegistryConfig: e.registry.info(),
     DockerRootDir: e.info.root,
     Name: hostname(),
     Labels: [],

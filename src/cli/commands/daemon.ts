@@ -15,6 +15,8 @@ export interface DaemonOptions {
   /** Default json-file rotation for containers without their own --log-opt. */
   logMaxSize?: number;
   logMaxFiles?: number;
+  /** daemon.json (registry mirrors, insecure registries, transfer limits). */
+  configFile?: string;
 }
 
 interface DaemonModule {
@@ -40,7 +42,15 @@ export function daemonOptions(f: Flags, env: NodeJS.ProcessEnv, socketPath: stri
     runtime: f.str('runtime') ?? 'runc',
     logLevel: f.str('log-level') ?? 'info',
     ...logOpts(f.list('log-opt')),
+    ...configFile(f, env),
   };
+}
+
+/** `--config-file`, else BERTH_CONFIG_FILE; none means the daemon's default (/etc/berth/daemon.json, optional). */
+function configFile(f: Flags, env: NodeJS.ProcessEnv): { configFile?: string } {
+  const flag = f.changed('config-file') ? f.str('config-file') : undefined;
+  const v = flag !== undefined && flag !== '' ? flag : env.BERTH_CONFIG_FILE;
+  return v !== undefined && v !== '' ? { configFile: v } : {};
 }
 
 /** `--log-opt max-size=20m --log-opt max-file=5`: the default rotation of container logs. */
@@ -101,6 +111,7 @@ export const daemon: CommandDef = {
   usage: '[OPTIONS] [stop]',
   description: 'Run the berth daemon in the foreground, or stop the running one',
   flags: [
+    { long: 'config-file', kind: 'string', default: '/etc/berth/daemon.json', help: 'Daemon configuration file (Docker\'s daemon.json keys for registries; default $BERTH_CONFIG_FILE, else /etc/berth/daemon.json if it exists)' },
     { long: 'exec-root', kind: 'string', default: '/run/berth', help: 'Root directory for execution state files (default $BERTH_EXEC_ROOT, else /run/berth)' },
     { long: 'host', short: 'H', kind: 'string', default: '', type: 'string', help: 'Socket to listen on (default unix:///run/berth/berth.sock, or $BERTH_HOST)' },
     { long: 'log-opt', kind: 'list', help: 'Default log rotation for containers: max-size=20m, max-file=5' },

@@ -1,9 +1,8 @@
-/** import, save, load, pull: image archives and the JSON progress streams around them. */
+/** import, save, load: image archives and the JSON progress streams around them (pull is in registry.ts). */
 import type { Readable } from 'node:stream';
 import { displayJsonMessages } from '../../client/index.js';
 import { parseReference } from '../../core/reference.js';
 import { copyToOutput, type CommandDef } from '../context.js';
-import { pullImage } from '../pull.js';
 
 async function openInput(file: string): Promise<{ stream: Readable; length?: number }> {
   const fs = await import('node:fs');
@@ -102,26 +101,6 @@ export const load: CommandDef = {
     const ct = String(res.headers['content-type'] ?? '');
     if (ct.includes('json')) await displayJsonMessages(res.stream, cli.io.stdout);
     else cli.out(await res.text());
-    return 0;
-  },
-};
-
-export const pull: CommandDef = {
-  name: 'pull',
-  usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
-  description: 'Download an image from a registry',
-  flags: [
-    { long: 'all-tags', short: 'a', kind: 'bool', help: 'Download all tagged images in the repository' },
-    { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
-    { long: 'quiet', short: 'q', kind: 'bool', help: 'Suppress verbose output' },
-  ],
-  minArgs: 1,
-  maxArgs: 1,
-  async run(cli, f, args) {
-    const quiet = f.bool('quiet');
-    const platform = f.str('platform');
-    const ref = await pullImage(cli, args[0] as string, { ...(platform ? { platform } : {}), ...(quiet ? {} : { out: cli.io.stdout }), all: f.bool('all-tags') });
-    cli.out(`${ref}\n`);
     return 0;
   },
 };

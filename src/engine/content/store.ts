@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -39,19 +39,62 @@ export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** Partial downloads older than this are dropped at start. */
+const PARTIAL_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
 export class LocalContentStore implements ContentStore {
   private readonly blobs: string;
   private readonly ingestDir: string;
+  private readonly partialDir: string;
+  private readonly openPartials = new Set<string>();
 
   constructor(root: string) {
     this.blobs = join(root, 'blobs', 'sha256');
     this.ingestDir = join(root, 'ingest');
+    this.partialDir = join(this.ingestDir, 'partial');
   }
 
   async init(): Promise<void> {
     await mkdir(this.blobs, { recursive: true });
-    await rm(this.ingestDir, { recursive: true, force: true });
     await mkdir(this.ingestDir, { recursive: true });
+    // Unnamed writes in progress cannot be resumed: gone. Partial downloads (named by the
+    // digest they must end up with) are kept for a resumed pull, unless they are old.
+    for (const name of await readdir(this.ingestDir)) {
+      if (name !== 'partial') await rm(join(this.ingestDir, name), { recursive: true, force: true });
+    }
+    await mkdir(this.partialDir, { recursive: true });
+    const now = Date.now();
+    for (const name of await readdir(this.partialDir)) {
+      const p = join(this.partialDir, name);
+      const st = await stat(p).catch(() => undefined);
+      if (!/^[a-f0-9]{64}$/.test(name) || st === undefined || !st.isFile() || now - st.mtimeMs > PARTIAL_MAX_AGE_MS) await rm(p, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Opens the partial download of `digest` (kept in `ingest/partial/` across interruptions
+   * and restarts): what is there already is hashed again, and `offset` says how much that
+   * is, so the download can go on with a Range request. One writer per digest at a time.
+   */
+  async openPartial(digest: string): Promise<PartialBlob> {
+    if (!digestRe.test(digest)) throw new InvalidArgument(`invalid digest "${digest}"`);
+    if (this.openPartials.has(digest)) throw new InvalidArgument(`blob ${digest} is already being written`);
+    this.openPartials.add(digest);
+    try {
+      await mkdir(this.partialDir, { recursive: true });
+      const blob = new PartialBlob(digest, join(this.partialDir, digest.slice(7)), (tmp) => this.commit(tmp, digest), () => this.openPartials.delete(digest));
+      await blob.rehash();
+      return blob;
+    } catch (e) {
+      this.openPartials.delete(digest);
+      throw e;
+    }
+  }
+
+  /** Bytes of a partial download of `digest` on disk (0 when there is none). */
+  async partialSize(digest: string): Promise<number> {
+    if (!digestRe.test(digest)) return 0;
+    return (await stat(join(this.partialDir, digest.slice(7))).catch(() => undefined))?.size ?? 0;
   }
 
   path(digest: string): string {
@@ -151,5 +194,108 @@ export class LocalContentStore implements ContentStore {
 
   async list(): Promise<string[]> {
     return (await readdir(this.blobs)).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
+  }
+}
+
+/**
+ * A blob being downloaded into `ingest/partial/<hex>`: appended to across attempts, hashed
+ * as it grows, committed into `blobs/` only when its digest (and size) are right. A mismatch
+ * deletes it: bytes that do not hash to their name are never kept.
+ */
+export class PartialBlob {
+  private hash: Hash = createHash('sha256');
+  private bytes = 0;
+  private closed = false;
+
+  constructor(
+    readonly digest: string,
+    readonly path: string,
+    private readonly commitFile: (path: string) => Promise<void>,
+    private readonly release: () => void,
+  ) {}
+
+  /** Bytes written and hashed so far: where a resumed download starts. */
+  get offset(): number {
+    return this.bytes;
+  }
+
+  /** Hashes what is on disk again (after open, or after a failed append left the state unsure). */
+  async rehash(): Promise<void> {
+    this.hash = createHash('sha256');
+    this.bytes = 0;
+    const st = await stat(this.path).catch(() => undefined);
+    if (st === undefined) return;
+    for await (const chunk of createReadStream(this.path) as AsyncIterable<Buffer>) {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+    }
+  }
+
+  /** Starts over: empties the file (the server ignored a Range request, or the bytes were bad). */
+  async reset(): Promise<void> {
+    await truncate(this.path, 0).catch(async () => undefined);
+    this.hash = createHash('sha256');
+    this.bytes = 0;
+  }
+
+  /**
+   * Appends `source`, hashing it; `onBytes` sees each chunk's length. On failure the file
+   * is hashed again, so `offset` is exactly what is on disk.
+   */
+  async append(source: AsyncIterable<Buffer> | Readable, onBytes: (n: number) => void = () => undefined): Promise<void> {
+    const count = (chunk: Buffer) => {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      onBytes(chunk.length);
+    };
+    try {
+      await pipeline(
+        source,
+        async function* (src: AsyncIterable<Buffer>) {
+          for await (const chunk of src) {
+            yield chunk;
+            // counted once handed to the file stream; a failed write is caught by rehash()
+            count(chunk);
+          }
+        },
+        createWriteStream(this.path, { flags: 'a', mode: 0o644 }),
+      );
+    } catch (e) {
+      await this.rehash().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Verifies digest and size; commits the blob, or deletes the partial and throws. */
+  async commit(expectedSize?: number): Promise<void> {
+    try {
+      const got = `sha256:${this.hash.copy().digest('hex')}`;
+      if (expectedSize !== undefined && this.bytes !== expectedSize) {
+        await rm(this.path, { force: true });
+        throw new InvalidArgument(`size mismatch for ${this.digest}: expected ${expectedSize} bytes, got ${this.bytes}`);
+      }
+      if (got !== this.digest) {
+        await rm(this.path, { force: true });
+        throw new InvalidArgument(`digest mismatch: expected ${this.digest}, got ${got}`);
+      }
+      const fh = await open(this.path, 'r');
+      await fh.sync().finally(() => fh.close());
+      await this.commitFile(this.path);
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Deletes the partial. */
+  async discard(): Promise<void> {
+    await rm(this.path, { force: true });
+    this.close();
+  }
+
+  /** Lets go of the partial, keeping it for a later resume. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
   }
 }

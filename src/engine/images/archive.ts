@@ -25,9 +25,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { BerthError, Internal, InvalidArgument, NotImplemented, errorMessage } from '../../core/errors.js';
+import { BerthError, Internal, InvalidArgument, errorMessage } from '../../core/errors.js';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../../core/oci.js';
 import { familiarName, familiarString, formatReference, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
+import { zstdDecompress } from '../../sys/zstd.js';
 import { sha256 } from '../content/store.js';
 import { chainIds } from '../snapshots/overlay.js';
 import { hostArchitecture } from './import.js';
@@ -516,16 +517,18 @@ async function writeLayer(store: ImageStore, pack: tar.Pack, layer: Descriptor, 
     }
     return size;
   }
-  if (layer.mediaType.includes('zstd')) {
-    throw new NotImplemented(`cannot save layer ${layer.digest}: zstd-compressed layers are not supported`);
-  }
-  // tar headers need the size first: gunzip to a file, checking it is the layer the config names.
+  // tar headers need the size first: gunzip (or un-zstd) to a file, checking it is the layer the config names.
   const file = join(tmp, diffId.slice(7));
   const hash = createHash('sha256');
   let size = 0;
+  const decompress = layer.mediaType.includes('zstd')
+    ? async function* (src: AsyncIterable<Buffer>) {
+        yield* zstdDecompress(src);
+      }
+    : createGunzip();
   await pipeline(
     store.content.stream(layer.digest),
-    createGunzip(),
+    decompress,
     async function* (src: AsyncIterable<Buffer>) {
       for await (const chunk of src) {
         hash.update(chunk);

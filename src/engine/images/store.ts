@@ -89,6 +89,56 @@ export class ImageStore {
     return { descriptor: { mediaType, digest, size }, diffId: meta.diffId, chainId: meta.chainId };
   }
 
+  /**
+   * Unpacks a layer blob that is already in the content store (a pulled layer) onto
+   * `parentChain`; `onRead` sees the blob's bytes as they are read (for progress).
+   */
+  async addStoredLayer(
+    descriptor: Descriptor,
+    parentChain: string | undefined,
+    opts: { onRead?: (bytes: number) => void; signal?: AbortSignal } = {},
+  ): Promise<{ descriptor: Descriptor; diffId: string; chainId: string }> {
+    if (!(await this.content.has(descriptor.digest))) throw new NotFound(`blob ${descriptor.digest}: not found`);
+    const onRead = opts.onRead;
+    const source = (): AsyncIterable<Buffer> => {
+      const stream = this.content.stream(descriptor.digest);
+      if (!onRead) return stream;
+      return (async function* () {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          onRead(chunk.length);
+          yield chunk;
+        }
+      })();
+    };
+    const meta = await this.snapshots.unpackNew(parentChain, (dir) => unpackLayer(source(), dir, opts.signal ? { signal: opts.signal } : {}));
+    return { descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size }, diffId: meta.diffId, chainId: meta.chainId };
+  }
+
+  /** Records `repository@digest` (the manifest a registry served) for an image; returns false when already there. */
+  async addRepoDigest(id: string, repoDigest: string): Promise<boolean> {
+    return this.refsLock.run(async () => {
+      const rec = this.records.get(id);
+      if (!rec) throw new NotFound(`No such image: ${id}`);
+      if (rec.repoDigests.includes(repoDigest)) return false;
+      rec.repoDigests = [...rec.repoDigests, repoDigest];
+      await writeJsonAtomic(join(this.recordsDir, `${id.slice(7)}.json`), rec);
+      return true;
+    });
+  }
+
+  /** The image a reference points at (`docker.io/library/busybox:latest`), if any. */
+  refTarget(name: string): string | undefined {
+    return this.refs[formatReference(withDefaultTag(parseReference(name)))];
+  }
+
+  /** Fully qualified tagged references of one repository (`docker.io/library/busybox`) with their images. */
+  tagsOf(repository: string): { ref: string; id: string }[] {
+    return Object.entries(this.refs)
+      .filter(([k]) => k.slice(0, k.lastIndexOf(':')) === repository)
+      .map(([ref, id]) => ({ ref, id }))
+      .sort((a, b) => a.ref.localeCompare(b.ref));
+  }
+
   /** Creates (or finds) an image from a config and stored layers; layers must have been added. */
   async createImage(
     config: ImageConfig,
@@ -221,6 +271,8 @@ export class ImageStore {
     opts: { force: boolean; inUse: (id: string) => string | undefined; runningUser?: (id: string) => string | undefined },
   ): Promise<{ Untagged?: string; Deleted?: string }[]> {
     const rec = this.resolve(nameOrId);
+    const digestRef = digestReference(nameOrId);
+    if (digestRef !== undefined && rec.repoDigests.includes(digestRef)) return this.removeDigestRef(rec, digestRef, opts);
     const tags = this.repoTags(rec.id);
     const byName = !rec.id.slice(7).startsWith(nameOrId.replace(/^sha256:/, '')) && tags.length > 0;
     const out: { Untagged?: string; Deleted?: string }[] = [];
@@ -255,6 +307,32 @@ export class ImageStore {
     return out;
   }
 
+  /**
+   * `rmi repo@sha256:…`: drops that digest reference; the image goes too when nothing else
+   * names it (no tag, no other digest) and no container uses it, as in Docker.
+   */
+  private async removeDigestRef(rec: ImageRecord, digestRef: string, opts: { force: boolean; inUse: (id: string) => string | undefined }): Promise<{ Untagged?: string; Deleted?: string }[]> {
+    const last = rec.repoDigests.length === 1 && this.repoTags(rec.id).length === 0;
+    const user = opts.inUse(rec.id);
+    const at = digestRef.indexOf('@');
+    const shown = `${familiarName(digestRef.slice(0, at))}${digestRef.slice(at)}`;
+    if (last && user !== undefined && !opts.force) {
+      throw new Conflict(`conflict: unable to remove repository reference "${shown}" (must force) - container ${user.slice(0, 12)} is using its referenced image ${rec.id.slice(7, 19)}`);
+    }
+    await this.refsLock.run(async () => {
+      rec.repoDigests = rec.repoDigests.filter((r) => r !== digestRef);
+      await writeJsonAtomic(join(this.recordsDir, `${rec.id.slice(7)}.json`), rec);
+    });
+    const out: { Untagged?: string; Deleted?: string }[] = [{ Untagged: shown }];
+    this.emit('untag', rec.id, shown);
+    if (!last || user !== undefined) return out;
+    await rm(join(this.recordsDir, `${rec.id.slice(7)}.json`), { force: true });
+    this.records.delete(rec.id);
+    out.push({ Deleted: rec.id });
+    this.emit('delete', rec.id);
+    return out;
+  }
+
   /** Deletes snapshots and blobs no image needs any more. `keepChains` are in use by containers. */
   async gc(keepChains: Iterable<string>): Promise<number> {
     const chains = new Set(keepChains);
@@ -280,6 +358,16 @@ export class ImageStore {
 
   isDangling(id: string): boolean {
     return this.repoTags(id).length === 0;
+  }
+}
+
+/** `name@sha256:…` (no tag) as repoDigests store it (`docker.io/library/name@sha256:…`); undefined otherwise. */
+function digestReference(name: string): string | undefined {
+  try {
+    const ref = parseReference(name);
+    return ref.digest !== undefined && ref.tag === undefined ? `${ref.repository}@${ref.digest}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 

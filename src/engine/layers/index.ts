@@ -1,9 +1,10 @@
 /**
  * @module engine/layers
- * Layer filesystems for berth's overlayfs snapshotter: unpacking image layers (plain or
- * gzip tar, OCI whiteouts turned into overlayfs whiteouts and opaque markers), packing an
- * overlay upper dir back into a layer tar (`commit`), packing whole trees (`export`), and
- * listing an upper dir's changes (`container diff`).
+ * Layer filesystems for berth's overlayfs snapshotter: unpacking image layers (plain, gzip
+ * or zstd tar, zstd through the zstd program in src/sys/zstd.ts; OCI whiteouts turned into
+ * overlayfs whiteouts and opaque markers), packing an overlay upper dir back into a layer
+ * tar (`commit`), packing whole trees (`export`), and listing an upper dir's changes
+ * (`container diff`).
  *
  * Security: entry names are cleaned lexically and may not climb above the root; nothing is
  * ever created through a symlink (every parent must be a real directory made or seen in

@@ -17,6 +17,7 @@ import {
   normalizeEntryName,
   parentOf,
 } from './paths.js';
+import { zstdDecompress, type Decompressor } from '../../sys/zstd.js';
 import { defaultWhiteoutWriter, mknod, type WhiteoutWriter } from './whiteouts.js';
 
 export interface UnpackResult {
@@ -32,6 +33,8 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** Makes whiteouts and opaque markers; the default spawns mknod/setfattr once per layer. */
   whiteouts?: WhiteoutWriter;
+  /** Decompresses zstd layers; the default runs the zstd program (src/sys/zstd.ts). */
+  zstd?: Decompressor;
 }
 
 /** A tar entry's body stream (tar-stream's streamx Source). */
@@ -68,8 +71,8 @@ function startsWith(buf: Buffer, magic: number[]): boolean {
   return buf.length >= magic.length && magic.every((b, i) => buf[i] === b);
 }
 
-/** The uncompressed bytes of a layer blob: plain tar passes through, gzip is inflated. */
-async function* uncompressed(input: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<Buffer> {
+/** The uncompressed bytes of a layer blob: plain tar passes through, gzip is inflated, zstd goes through `zstd`. */
+async function* uncompressed(input: AsyncIterable<Buffer | Uint8Array | string>, zstd: Decompressor = zstdDecompress): AsyncGenerator<Buffer> {
   const it = input[Symbol.asyncIterator]();
   let head: Buffer = Buffer.alloc(0);
   let ended = false;
@@ -86,10 +89,6 @@ async function* uncompressed(input: AsyncIterable<Buffer | Uint8Array | string>)
     await it.return?.();
     throw e;
   }
-  if (startsWith(head, ZSTD_MAGIC)) {
-    await it.return?.();
-    throw new InvalidArgument('zstd layers are not supported yet');
-  }
   async function* all(): AsyncGenerator<Buffer> {
     try {
       if (head.length > 0) yield head;
@@ -101,6 +100,10 @@ async function* uncompressed(input: AsyncIterable<Buffer | Uint8Array | string>)
     } finally {
       if (!ended) await it.return?.();
     }
+  }
+  if (startsWith(head, ZSTD_MAGIC)) {
+    for await (const chunk of zstd(all())) yield toBuffer(chunk);
+    return;
   }
   if (!startsWith(head, GZIP_MAGIC)) {
     yield* all();
@@ -569,7 +572,7 @@ function makeSymlink(target: string, abs: string, meta: Meta, ids: Ids): Promise
 }
 
 /**
- * Unpacks one image layer (plain or gzip-compressed tar) into `dest`, an empty directory
+ * Unpacks one image layer (plain, gzip- or zstd-compressed tar) into `dest`, an empty directory
  * that becomes an overlayfs lower dir. Whiteouts become overlayfs whiteouts (char device 0:0)
  * and opaque markers the `trusted.overlay.opaque=y` xattr. The diffId is the sha256 of the
  * uncompressed tar stream. On failure `dest` is left half-filled: the caller removes it.
@@ -621,7 +624,7 @@ export async function unpackLayer(
   parsed.catch(() => undefined);
 
   const feeding = (async () => {
-    const source = uncompressed(input as AsyncIterable<Buffer | string>);
+    const source = uncompressed(input as AsyncIterable<Buffer | string>, opts.zstd);
     for await (const chunk of source) {
       if (failure !== undefined || extract.destroyed) break;
       hash.update(chunk);

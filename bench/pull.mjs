@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// Pull throughput: `node bench/pull.mjs` (as root; `npm run build` first).
+//
+// Starts a local CNCF distribution registry (Debian's docker-registry) on 127.0.0.1 and an
+// isolated berth daemon, builds a ~200 MB image of several layers of random data (each layer
+// committed from a container that wrote it), pushes it, then times `berth pull` of it into an
+// empty store (download, verify, unpack) and, when skopeo is installed, `skopeo copy` of the
+// same image to a directory (download and verify only: it unpacks nothing). Prints seconds,
+// MB/s and ratios; writes bench/results/pull.json. Nothing leaves 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BERTH = join(REPO, 'bin', 'berth');
+const CACHE = process.env.BERTH_CACHE ?? join(REPO, '.cache');
+const BUSYBOX_TAR = join(CACHE, 'images', 'busybox.tar');
+
+const USAGE = `usage: node bench/pull.mjs [options]   (as root)
+
+  --size-mb N      total size of the image's data layers (default 200)
+  --layers N       data layers (default 4)
+  --runs N         timed pulls per tool (default 3; the median is reported)
+  --no-skopeo      measure berth only
+  --json PATH      where to write the results (default bench/results/pull.json)
+`;
+
+// Figures the issue quotes for pulls, measured elsewhere (none are given for this benchmark).
+const REFERENCE = [];
+
+function parseOptions(argv) {
+  const o = { sizeMb: 200, layers: 4, runs: 3, skopeo: true, json: join(REPO, 'bench', 'results', 'pull.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    const int = (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a whole number of at least 1, got ${v}`);
+      return n;
+    };
+    if (a === '--size-mb') o.sizeMb = int(next());
+    else if (a === '--layers') o.layers = int(next());
+    else if (a === '--runs') o.runs = int(next());
+    else if (a === '--no-skopeo') o.skopeo = false;
+    else if (a === '--json') o.json = resolve(next());
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  return o;
+}
+
+function have(cmd, args = ['--version']) {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+function ping(socket) {
+  return new Promise((res) => {
+    const req = request({ socketPath: socket, path: '/_ping', timeout: 1000 }, (r) => {
+      r.resume();
+      res(r.statusCode === 200);
+    });
+    req.on('error', () => res(false));
+    req.end();
+  });
+}
+
+/** Runs a command to completion (async, so this process stays responsive); throws on failure. */
+function sh(cmd, args, env, { quiet = true } = {}) {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { env, stdio: ['ignore', quiet ? 'pipe' : 'inherit', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout?.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.once('close', (code) => (code === 0 ? res(out) : rej(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
+  });
+}
+
+async function timed(fn) {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function table(head, rows) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => String(c).padEnd(w[i])).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('run as root: the daemon runs containers to build the image');
+  if (!have('docker-registry')) throw new Error('docker-registry is missing: apt-get install docker-registry (scripts/install.sh does)');
+  if (!existsSync(BUSYBOX_TAR)) throw new Error(`${BUSYBOX_TAR} is missing: bash scripts/base-images.sh build --only busybox`);
+  if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build');
+  const skopeo = o.skopeo && have('skopeo');
+
+  const base = await mkdtemp('/tmp/berth-bench-pull-');
+  const procs = [];
+  try {
+    // --- registry
+    const port = await freePort();
+    const host = `127.0.0.1:${port}`;
+    await mkdir(join(base, 'registry'), { recursive: true });
+    await writeFile(
+      join(base, 'registry.yml'),
+      ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${join(base, 'registry')}`, 'http:', `  addr: ${host}`, ''].join('\n'),
+    );
+    const reg = spawn('docker-registry', ['serve', join(base, 'registry.yml')], { stdio: 'ignore' });
+    procs.push(reg);
+    // --- daemon (docker.io goes nowhere: this benchmark never leaves 127.0.0.1)
+    const socket = join(base, 'berth.sock');
+    const cfg = join(base, 'daemon.json');
+    await writeFile(cfg, JSON.stringify({ 'registry-origin-for': { 'docker.io': 'http://127.0.0.1:9' } }));
+    const env = { ...process.env, BERTH_HOST: `unix://${socket}`, BERTH_ROOT: join(base, 'root'), BERTH_EXEC_ROOT: join(base, 'run'), BERTH_CONFIG_FILE: cfg, DOCKER_CONFIG: join(base, 'docker-config') };
+    const daemon = spawn(process.execPath, [BERTH, 'daemon', '--root', env.BERTH_ROOT, '--exec-root', env.BERTH_EXEC_ROOT, '--host', env.BERTH_HOST, '--config-file', cfg], { stdio: 'ignore', env });
+    procs.push(daemon);
+    for (let i = 0; !(await ping(socket)); i++) {
+      if (i > 500) throw new Error('the berth daemon did not start');
+      await sleep(20);
+    }
+    for (let i = 0; ; i++) {
+      try {
+        const r = await fetch(`http://${host}/v2/`);
+        if (r.ok) break;
+      } catch {
+        // not yet
+      }
+      if (i > 200) throw new Error('docker-registry did not start');
+      await sleep(50);
+    }
+    const berth = (...args) => sh(process.execPath, [BERTH, ...args], env);
+
+    // --- the image: busybox + N layers of random data, each committed from a container
+    process.stderr.write(`building a ${o.sizeMb} MB image of ${o.layers} layers...\n`);
+    await berth('import', '--change', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox:latest');
+    const per = Math.floor((o.sizeMb * 1_000_000) / o.layers);
+    let image = 'busybox:latest';
+    for (let i = 1; i <= o.layers; i++) {
+      await berth('run', '--name', `bench-l${i}`, image, 'sh', '-c', `head -c ${per} /dev/urandom > /data${i}`);
+      await berth('commit', `bench-l${i}`, `bench/big:${i}`);
+      await berth('rm', `bench-l${i}`);
+      image = `bench/big:${i}`;
+    }
+    const remote = `${host}/bench/big:1`;
+    await berth('tag', image, remote);
+    const pushSeconds = await timed(() => berth('push', remote));
+    const manifest = JSON.parse(
+      await (await fetch(`http://${host}/v2/bench/big/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).text(),
+    );
+    const bytes = manifest.layers.reduce((a, l) => a + l.size, 0) + manifest.config.size;
+    const mb = bytes / 1e6;
+
+    // --- berth pull into a store without the image (the busybox base layer stays: 2 MB)
+    const drop = async () => {
+      const tags = (await berth('images', '--format', '{{.Repository}}:{{.Tag}}')).split('\n').filter((t) => t.startsWith('bench/') || t.startsWith(`${host}/`));
+      if (tags.length > 0) await berth('rmi', ...tags);
+    };
+    await drop();
+    const berthRuns = [];
+    for (let r = 0; r < o.runs; r++) {
+      berthRuns.push(await timed(() => berth('pull', remote)));
+      await drop();
+    }
+    // --- skopeo copy to a directory (no unpacking)
+    const skopeoRuns = [];
+    if (skopeo) {
+      for (let r = 0; r < o.runs; r++) {
+        const dir = join(base, `skopeo-${r}`);
+        skopeoRuns.push(await timed(() => sh('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${remote}`, `dir:${dir}`], env)));
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+
+    // --- report
+    const berthMedian = median(berthRuns);
+    const rows = [['berth pull (download + verify + unpack)', berthMedian.toFixed(2), (mb / berthMedian).toFixed(1), '1.00']];
+    if (skopeoRuns.length > 0) {
+      const s = median(skopeoRuns);
+      rows.push(['skopeo copy to dir: (download + verify)', s.toFixed(2), (mb / s).toFixed(1), (s / berthMedian).toFixed(2)]);
+    }
+    let out = `\nPull of ${remote}: ${o.layers} data layers, ${mb.toFixed(1)} MB, from a local docker-registry; median of ${o.runs} runs (this machine, this run)\n\n`;
+    out += table(['tool', 'seconds', 'MB/s', 'time (berth = 1.00)'], rows);
+    out += `\n\npush by berth (upload, first time): ${pushSeconds.toFixed(2)} s, ${(mb / pushSeconds).toFixed(1)} MB/s`;
+    if (!skopeo) out += `\nskopeo: ${o.skopeo ? 'not installed (apt-get install skopeo)' : 'skipped (--no-skopeo)'}`;
+    out += `\n\nReference (measured elsewhere, NOT in this run): ${REFERENCE.length === 0 ? 'the issue quotes no pull figures' : ''}\n`;
+    if (REFERENCE.length > 0) out += table(['what', 'figure'], REFERENCE) + '\n';
+    process.stdout.write(out);
+    mkdirSync(dirname(o.json), { recursive: true });
+    writeFileSync(
+      o.json,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          image: { layers: o.layers, bytes },
+          berth: { runsSeconds: berthRuns, medianSeconds: berthMedian, mbPerSecond: mb / berthMedian },
+          ...(skopeoRuns.length > 0 ? { skopeo: { runsSeconds: skopeoRuns, medianSeconds: median(skopeoRuns), mbPerSecond: mb / median(skopeoRuns) } } : {}),
+          push: { seconds: pushSeconds, mbPerSecond: mb / pushSeconds },
+          referenceNote: 'reference figures are measured elsewhere; none are quoted for pull',
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  } finally {
+    for (const p of procs.reverse()) {
+      if (p.exitCode === null && p.signalCode === null) {
+        const done = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        await Promise.race([done, sleep(15000)]);
+      }
+    }
+    spawnSync('sh', ['-c', `grep -o '${base}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench/pull: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { registryConfigFromJson, REGISTRY_KEYS, type RegistryConfig } from '../engine/registry/index.js';
+
+/**
+ * The daemon's configuration file (`berth daemon --config-file`, default
+ * /etc/berth/daemon.json): Docker's daemon.json format. berth reads the registry keys
+ * (`registry-mirrors`, `insecure-registries`, `max-concurrent-downloads`,
+ * `max-concurrent-uploads`, and its own `registry-mirrors-for`); other Docker keys are
+ * reported as ignored rather than refused, so a daemon.json copied from Docker works.
+ */
+export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
+
+export interface FileConfig {
+  registry: RegistryConfig;
+  /** Keys berth does not use (warned about at start). */
+  ignored: string[];
+}
+
+export function parseDaemonJson(text: string, path: string): FileConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`unable to configure the berth daemon with file ${path}: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`unable to configure the berth daemon with file ${path}: not a JSON object`);
+  const obj = json as Record<string, unknown>;
+  let registry: RegistryConfig;
+  try {
+    registry = registryConfigFromJson(obj);
+  } catch (e) {
+    throw new Error(`unable to configure the berth daemon with file ${path}: ${(e as Error).message.replace(/^daemon\.json: /, '')}`);
+  }
+  const known = new Set<string>(REGISTRY_KEYS);
+  return { registry, ignored: Object.keys(obj).filter((k) => !known.has(k)).sort() };
+}
+
+/**
+ * Reads the configuration file. A missing file is fine when it is the default one (no
+ * configuration), an error when it was asked for.
+ */
+export async function loadDaemonConfig(path: string | undefined): Promise<FileConfig | undefined> {
+  const file = path ?? DEFAULT_CONFIG_FILE;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && path === undefined) return undefined;
+    throw new Error(`unable to configure the berth daemon with file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+  }
+  return parseDaemonJson(text, file);
+}

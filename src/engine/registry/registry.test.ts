@@ -1,0 +1,439 @@
+/**
+ * Pull and push end to end against an in-process fake registry (test/fake-registry.ts) on
+ * 127.0.0.1, into a real content store, snapshotter and image store in a temp directory:
+ * the auth dance and token refresh, platform selection, parallel downloads that resume
+ * after a cut, tampered blobs, HEAD checks, mounts and uploads.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeRegistry } from '../../../test/fake-registry.js';
+import { MEDIA_TYPES, type ImageConfig } from '../../core/oci.js';
+import { parseReference } from '../../core/reference.js';
+import { LocalContentStore } from '../content/store.js';
+import { ImageStore } from '../images/store.js';
+import { makeTar } from '../layers/test-helpers.js';
+import { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { defaultRegistryConfig, registryConfigFromJson } from './config.js';
+import type { ProgressMessage } from './progress.js';
+import { RegistryService } from './service.js';
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+let base: string;
+let images: ImageStore;
+let reg: FakeRegistry;
+
+async function newStore(dir: string): Promise<ImageStore> {
+  const content = new LocalContentStore(join(dir, 'content'));
+  await content.init();
+  const snapshots = new OverlaySnapshotter(join(dir, 'snapshots'));
+  await snapshots.init();
+  const store = new ImageStore(join(dir, 'image'), content, snapshots);
+  await store.init();
+  return store;
+}
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'berth-registry-test-'));
+  images = await newStore(base);
+});
+
+afterEach(async () => {
+  await reg?.stop();
+  await rm(base, { recursive: true, force: true });
+});
+
+interface Built {
+  manifestDigest: string;
+  configDigest: string;
+  layers: { digest: string; size: number; tar: Buffer }[];
+}
+
+/** Puts an image of `n` gzip layers (file `/layer<i>` each, `bytes` of random data) into the fake registry. */
+async function buildImage(r: FakeRegistry, repo: string, tag: string | undefined, opts: { n?: number; bytes?: number; arch?: string; plain?: boolean } = {}): Promise<Built> {
+  const layers: Built['layers'] = [];
+  const diffIds: string[] = [];
+  for (let i = 0; i < (opts.n ?? 2); i++) {
+    const tar = await makeTar([{ header: { name: `layer${i}`, mode: 0o644, mtime: new Date(0) }, body: randomBytes(opts.bytes ?? 1000) }]);
+    diffIds.push(sha(tar));
+    const blob = opts.plain ? tar : gzipSync(tar);
+    layers.push({ ...r.addBlob(repo, blob), tar });
+  }
+  const config: ImageConfig = { architecture: opts.arch ?? 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const c = r.addBlob(repo, configBytes);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.dockerManifest,
+    config: { mediaType: MEDIA_TYPES.dockerConfig, digest: c.digest, size: c.size },
+    layers: layers.map((l) => ({ mediaType: opts.plain ? MEDIA_TYPES.ociLayer : MEDIA_TYPES.dockerLayerGzip, digest: l.digest, size: l.size })),
+  };
+  const manifestDigest = r.addManifest(repo, manifest, MEDIA_TYPES.dockerManifest, tag);
+  return { manifestDigest, configDigest: c.digest, layers };
+}
+
+function service(extra: Record<string, unknown> = {}, o: { chunk?: number } = {}): RegistryService {
+  return new RegistryService({
+    images,
+    config: registryConfigFromJson(extra),
+    retryDelaysMs: [10, 10, 10, 10],
+    ...(o.chunk !== undefined ? { uploadChunkSize: o.chunk } : {}),
+  });
+}
+
+function collect(): { msgs: ProgressMessage[]; sink: (m: ProgressMessage) => void; lines: () => string[] } {
+  const msgs: ProgressMessage[] = [];
+  return { msgs, sink: (m) => msgs.push(m), lines: () => msgs.filter((m) => m.progressDetail === undefined || Object.keys(m.progressDetail).length === 0).map((m) => `${m.id ? `${m.id}: ` : ''}${m.status ?? ''}`) };
+}
+
+describe('pull', () => {
+  it('pulls by tag: layers, config, tag, RepoDigests and the stored manifest; Docker-shaped progress', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'library/app', 'v1');
+    const p = collect();
+    const res = await service().pull(parseReference(`${reg.host}/library/app:v1`), { progress: p.sink });
+    expect(res).toMatchObject({ id: img.configDigest, digest: img.manifestDigest, updated: true });
+    const rec = images.resolve(`${reg.host}/library/app:v1`);
+    expect(rec.id).toBe(img.configDigest);
+    expect(rec.manifestDigest).toBe(img.manifestDigest);
+    expect(rec.repoDigests).toEqual([`${reg.host}/library/app@${img.manifestDigest}`]);
+    expect(images.resolve(`${reg.host}/library/app@${img.manifestDigest}`).id).toBe(img.configDigest);
+    const ids = img.layers.map((l) => l.digest.slice(7, 19));
+    const lines = p.lines();
+    expect(lines[0]).toBe('v1: Pulling from library/app');
+    expect(lines).toContain(`${ids[0]}: Pulling fs layer`);
+    expect(lines).toContain(`${ids[1]}: Download complete`);
+    expect(lines.filter((l) => l.endsWith('Pull complete'))).toEqual([`${ids[0]}: Pull complete`, `${ids[1]}: Pull complete`]);
+    expect(lines.slice(-2)).toEqual([`Digest: ${img.manifestDigest}`, `Status: Downloaded newer image for ${reg.host}/library/app:v1`]);
+    const dl = p.msgs.find((m) => m.status === 'Downloading' && m.id === ids[0]);
+    expect(dl?.progressDetail?.total).toBe(img.layers[0]?.size);
+    expect(dl?.progress).toMatch(/^\[=*>\s*\] /);
+
+    // Again: nothing to do.
+    const again = collect();
+    const r2 = await service().pull(parseReference(`${reg.host}/library/app:v1`), { progress: again.sink });
+    expect(r2.updated).toBe(false);
+    expect(again.lines().slice(-1)).toEqual([`Status: Image is up to date for ${reg.host}/library/app:v1`]);
+    // Nothing half-written is left behind.
+    expect(await readdir(join(base, 'content', 'ingest', 'partial'))).toEqual([]);
+  });
+
+  it('pulls by digest, with "Already exists" for layers it has', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'team/app', 'v1');
+    await service().pull(parseReference(`${reg.host}/team/app:v1`), { progress: () => undefined });
+    await images.untag(`${reg.host}/team/app:v1`);
+    const p = collect();
+    const r = await service().pull(parseReference(`${reg.host}/team/app@${img.manifestDigest}`), { progress: p.sink });
+    expect(r.updated).toBe(false);
+    const manifestGets = reg.log.filter((l) => l.path.includes('/manifests/'));
+    expect(manifestGets.at(-1)?.path).toBe(`/v2/team/app/manifests/${img.manifestDigest}`);
+    // A new layer on top of one that is here.
+    const img2 = await buildImage(reg, 'team/app', 'v2', { n: 1 });
+    void img2;
+    const p2 = collect();
+    await service().pull(parseReference(`${reg.host}/team/app:v2`), { progress: p2.sink });
+    expect(p2.lines()).toContain(`${img2.layers[0]?.digest.slice(7, 19)}: Pull complete`);
+  });
+
+  it('rmi of a digest reference drops it, and the image with it when nothing else names it', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'rm/app', 'v1', { n: 1 });
+    await service().pull(parseReference(`${reg.host}/rm/app:v1`), { progress: () => undefined });
+    const byDigest = `${reg.host}/rm/app@${img.manifestDigest}`;
+    // Still tagged: only the digest reference goes.
+    expect(await images.remove(byDigest, { force: false, inUse: () => undefined })).toEqual([{ Untagged: byDigest }]);
+    expect(images.resolve(img.configDigest).repoDigests).toEqual([]);
+    await service().pull(parseReference(byDigest), { progress: () => undefined });
+    await images.untag(`${reg.host}/rm/app:v1`);
+    expect(await images.remove(byDigest, { force: false, inUse: () => undefined })).toEqual([{ Untagged: byDigest }, { Deleted: img.configDigest }]);
+    expect(images.tryResolve(img.configDigest)).toBeUndefined();
+  });
+
+  it('chooses the platform of a manifest list / OCI index (host default, or --platform)', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const amd = await buildImage(reg, 'multi', undefined, { arch: 'amd64', n: 1 });
+    const arm = await buildImage(reg, 'multi', undefined, { arch: 'arm64', n: 1 });
+    const index = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociIndex,
+      manifests: [
+        { mediaType: MEDIA_TYPES.dockerManifest, digest: amd.manifestDigest, size: reg.manifests.get(`multi@${amd.manifestDigest}`)?.body.length, platform: { os: 'linux', architecture: 'amd64' } },
+        { mediaType: MEDIA_TYPES.dockerManifest, digest: arm.manifestDigest, size: reg.manifests.get(`multi@${arm.manifestDigest}`)?.body.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      ],
+    };
+    const indexDigest = reg.addManifest('multi', index, MEDIA_TYPES.ociIndex, 'latest');
+    const r = await service().pull(parseReference(`${reg.host}/multi:latest`), { progress: () => undefined, platform: { os: 'linux', architecture: 'arm64' } });
+    expect(r).toMatchObject({ id: arm.configDigest, digest: indexDigest });
+    const rec = images.resolve(`${reg.host}/multi:latest`);
+    expect(rec.manifestDigest).toBe(arm.manifestDigest);
+    expect(rec.repoDigests).toEqual([`${reg.host}/multi@${indexDigest}`]);
+    await expect(service().pull(parseReference(`${reg.host}/multi:latest`), { progress: () => undefined, platform: { os: 'linux', architecture: 's390x' } })).rejects.toThrow(
+      /no matching manifest for linux\/s390x in the manifest list entries \(.* is available for linux\/amd64, linux\/arm64\/v8\)/,
+    );
+  });
+
+  it('pulls every tag with -a', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    await buildImage(reg, 'tags', 'a', { n: 1 });
+    await buildImage(reg, 'tags', 'b', { n: 1 });
+    const r = await service().pull(parseReference(`${reg.host}/tags`), { progress: () => undefined });
+    expect(r).toMatchObject({ tags: ['a', 'b'], updated: true });
+    expect(images.repoTags(images.resolve(`${reg.host}/tags:a`).id)).toEqual([`${reg.host}/tags:a`]);
+    expect(images.tryResolve(`${reg.host}/tags:b`)).toBeDefined();
+  });
+
+  it("reports unknown tags and repositories in Docker's words", async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    await expect(service().pull(parseReference(`${reg.host}/nope:v9`), { progress: () => undefined })).rejects.toThrow(`manifest for ${reg.host}/nope:v9 not found: manifest unknown: manifest unknown`);
+    reg.rateLimited = 1;
+    await expect(service().pull(parseReference(`${reg.host}/nope:v9`), { progress: () => undefined })).rejects.toThrow(/^toomanyrequests: You have reached your pull rate limit/);
+  });
+
+  it('does the bearer-token dance (anonymous and with credentials), and fetches a new token when one expires', async () => {
+    reg = new FakeRegistry({ auth: 'bearer', users: { alice: 'pw' }, tokenSeconds: 300 });
+    await reg.start();
+    const img = await buildImage(reg, 'private/app', 'v1', { n: 3 });
+    const svc = service();
+    await svc.pull(parseReference(`${reg.host}/private/app:v1`), { progress: () => undefined, credentials: { username: 'alice', password: 'pw' } });
+    expect(reg.tokenRequests.length).toBe(1);
+    expect(reg.tokenRequests[0]?.get('scope')).toBe('repository:private/app:pull');
+    expect(reg.tokenRequests[0]?.get('service')).toBe('fake-registry');
+    expect(reg.tokenRequests[0]?.get('account')).toBe('alice');
+    // The cached token is reused; once the registry forgets it, a 401 brings a new one.
+    reg.expireTokens();
+    await images.remove(`${reg.host}/private/app:v1`, { force: true, inUse: () => undefined });
+    await images.gc([]);
+    await svc.pull(parseReference(`${reg.host}/private/app:v1`), { progress: () => undefined, credentials: { username: 'alice', password: 'pw' } });
+    expect(reg.tokenRequests.length).toBe(2);
+    expect(images.resolve(`${reg.host}/private/app:v1`).id).toBe(img.configDigest);
+    // Wrong password: the token endpoint's message.
+    await expect(service().pull(parseReference(`${reg.host}/private/app:v1`), { progress: () => undefined, credentials: { username: 'alice', password: 'bad' } })).rejects.toThrow(
+      /unauthorized: incorrect username or password/,
+    );
+  });
+
+  it('logs in for an identity token and pulls with it through the refresh_token grant', async () => {
+    reg = new FakeRegistry({ auth: 'bearer', users: { carol: 'pw' } });
+    await reg.start();
+    await buildImage(reg, 'id/app', 'v1', { n: 1 });
+    const { identityToken } = await service().login({ username: 'carol', password: 'pw', serverAddress: reg.host });
+    expect(identityToken).toBeDefined();
+    expect(reg.tokenRequests.at(-1)?.get('offline_token')).toBe('true');
+    await service().pull(parseReference(`${reg.host}/id/app:v1`), { progress: () => undefined, credentials: { identityToken: identityToken as string } });
+    expect(reg.tokenRequests.at(-1)?.get('grant_type')).toBe('refresh_token');
+    expect(reg.tokenRequests.at(-1)?.get('scope')).toBe('repository:id/app:pull');
+    await expect(service().login({ username: 'carol', password: 'nope', serverAddress: reg.host })).rejects.toThrow(/unauthorized: incorrect username or password/);
+  });
+
+  it('sends Basic credentials when the registry asks for them, and says when there are none', async () => {
+    reg = new FakeRegistry({ auth: 'basic', users: { bob: 'secret' } });
+    await reg.start();
+    await buildImage(reg, 'b/app', 'v1', { n: 1 });
+    await service().pull(parseReference(`${reg.host}/b/app:v1`), { progress: () => undefined, credentials: { username: 'bob', password: 'secret' } });
+    expect(reg.log.filter((l) => l.path.startsWith('/v2/b/')).every((l) => l.authorization === `Basic ${Buffer.from('bob:secret').toString('base64')}`)).toBe(true);
+    await expect(service().pull(parseReference(`${reg.host}/b/app:v1`), { progress: () => undefined })).rejects.toThrow('no basic auth credentials');
+    await expect(service().login({ username: 'bob', password: 'wrong', serverAddress: reg.host })).rejects.toThrow(`login attempt to http://${reg.host}/v2/ failed with status: 401 Unauthorized`);
+    await expect(service().login({ username: 'bob', password: 'secret', serverAddress: reg.host })).resolves.toEqual({});
+  });
+
+  it('resumes a blob cut in the middle with a Range request, and keeps nothing bad', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'cut', 'v1', { n: 2, bytes: 300_000 });
+    const big = img.layers[1] as Built['layers'][number];
+    reg.blobFaults.set(big.digest, { cutAfter: 100_000, times: 1 });
+    const p = collect();
+    await service().pull(parseReference(`${reg.host}/cut:v1`), { progress: p.sink });
+    const gets = reg.log.filter((l) => l.method === 'GET' && l.path.endsWith(big.digest));
+    expect(gets.length).toBe(2);
+    // From what arrived before the cut (all 100000 bytes, unless the kernel dropped some).
+    const from = Number(/^bytes=(\d+)-$/.exec(gets[1]?.range ?? '')?.[1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(100_000);
+    expect(p.lines()).toContain(`${big.digest.slice(7, 19)}: Retrying in 1 second`);
+    expect((await readFile(images.content.path(big.digest))).equals(reg.blobs.get(big.digest) as Buffer)).toBe(true);
+  });
+
+  it('starts over when the registry ignores Range', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'norange', 'v1', { n: 1, bytes: 200_000 });
+    const layer = img.layers[0] as Built['layers'][number];
+    reg.blobFaults.set(layer.digest, { cutAfter: 50_000, times: 1, ignoreRange: true });
+    await service().pull(parseReference(`${reg.host}/norange:v1`), { progress: () => undefined });
+    expect(images.resolve(`${reg.host}/norange:v1`).id).toBe(img.configDigest);
+  });
+
+  it('resumes an interrupted pull from the partial blob left behind', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'stall', 'v1', { n: 1, bytes: 400_000 });
+    const layer = img.layers[0] as Built['layers'][number];
+    reg.blobFaults.set(layer.digest, { stallAfter: 150_000, times: 1 });
+    const abort = new AbortController();
+    const first = service().pull(parseReference(`${reg.host}/stall:v1`), { signal: abort.signal, progress: () => undefined });
+    first.catch(() => undefined);
+    for (let i = 0; i < 500 && (await images.content.partialSize(layer.digest)) < 150_000; i++) await new Promise((r) => setTimeout(r, 10));
+    abort.abort(new Error('client went away'));
+    await expect(first).rejects.toThrow('client went away');
+    expect(await images.content.partialSize(layer.digest)).toBe(150_000);
+    // The partial survives a restart of the content store (the daemon's).
+    const again = await newStore(base);
+    images = again;
+    await service().pull(parseReference(`${reg.host}/stall:v1`), { progress: () => undefined });
+    const gets = reg.log.filter((l) => l.method === 'GET' && l.path.endsWith(layer.digest));
+    expect(gets.at(-1)?.range).toBe('bytes=150000-');
+    expect(images.resolve(`${reg.host}/stall:v1`).id).toBe(img.configDigest);
+    expect(await images.content.partialSize(layer.digest)).toBe(0);
+  });
+
+  it('rejects a tampered blob and keeps none of it', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'evil', 'v1', { n: 1 });
+    const layer = img.layers[0] as Built['layers'][number];
+    const bad = Buffer.from(reg.blobs.get(layer.digest) as Buffer);
+    bad[bad.length - 5] = (bad[bad.length - 5] as number) ^ 0xff;
+    reg.tampered.set(layer.digest, bad);
+    await expect(service().pull(parseReference(`${reg.host}/evil:v1`), { progress: () => undefined })).rejects.toThrow(
+      `filesystem layer verification failed for digest ${layer.digest}: digest mismatch`,
+    );
+    expect(await images.content.has(layer.digest)).toBe(false);
+    expect(await images.content.partialSize(layer.digest)).toBe(0);
+    expect(images.tryResolve(`${reg.host}/evil:v1`)).toBeUndefined();
+  });
+
+  it('uses a mirror first and falls back to the origin', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const mirror = new FakeRegistry();
+    await mirror.start();
+    try {
+      const img = await buildImage(reg, 'm/app', 'v1', { n: 1 });
+      const svc = service({ 'registry-mirrors-for': { [reg.host]: [`http://${mirror.host}`] } });
+      await svc.pull(parseReference(`${reg.host}/m/app:v1`), { progress: () => undefined });
+      expect(mirror.log.some((l) => l.path === '/v2/m/app/manifests/v1')).toBe(true);
+      expect(images.resolve(`${reg.host}/m/app:v1`).id).toBe(img.configDigest);
+      // The mirror has it: the origin is not asked.
+      await buildImage(mirror, 'm/app', 'v2', { n: 1 });
+      const before = reg.log.length;
+      await svc.pull(parseReference(`${reg.host}/m/app:v2`), { progress: () => undefined });
+      expect(reg.log.length).toBe(before);
+    } finally {
+      await mirror.stop();
+    }
+  });
+
+  it.skipIf(spawnSync('openssl', ['version']).status !== 0)('verifies TLS: an unknown CA is an error naming the fixes; a CA in certs.d or an insecure registry works', async () => {
+    const key = join(base, 'tls.key');
+    const cert = join(base, 'tls.crt');
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    expect(gen.status).toBe(0);
+    reg = new FakeRegistry({ tls: { key: await readFile(key), cert: await readFile(cert) } });
+    await reg.start();
+    const img = await buildImage(reg, 'tls/app', 'v1', { n: 1 });
+    const certsDir = join(base, 'certs.d');
+    // Loopback is insecure by default: here it must not be, to see verification at work.
+    const secure = () => new RegistryService({ images, config: { ...defaultRegistryConfig(), insecure: [], certsDirs: [certsDir] }, retryDelaysMs: [] });
+    await expect(secure().pull(parseReference(`${reg.host}/tls/app:v1`), { progress: () => undefined })).rejects.toThrow(
+      new RegExp(`^Get "https://${reg.host}/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority \\(.*/etc/docker/certs.d/${reg.host}/ca.crt.*"insecure-registries"`),
+    );
+    await mkdir(join(certsDir, reg.host), { recursive: true });
+    await writeFile(join(certsDir, reg.host, 'ca.crt'), await readFile(cert));
+    await secure().pull(parseReference(`${reg.host}/tls/app:v1`), { progress: () => undefined });
+    expect(images.resolve(`${reg.host}/tls/app:v1`).id).toBe(img.configDigest);
+    await images.untag(`${reg.host}/tls/app:v1`);
+    await service().pull(parseReference(`${reg.host}/tls/app:v1`), { progress: () => undefined });
+    expect(reg.log.some((l) => l.path === '/v2/tls/app/manifests/v1')).toBe(true);
+  });
+
+  it('downloads a blob once: the same layer twice in a manifest, and two pulls at once', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const tar = await makeTar([{ header: { name: 'same', mode: 0o644, mtime: new Date(0) }, body: randomBytes(100_000) }]);
+    const l = reg.addBlob('dup/app', gzipSync(tar));
+    const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(tar), sha(tar), sha(tar)] } }));
+    const c = reg.addBlob('dup/app', cfg);
+    const layer = { mediaType: MEDIA_TYPES.ociLayerGzip, ...l };
+    reg.addManifest('dup/app', { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { mediaType: MEDIA_TYPES.ociConfig, ...c }, layers: [layer, layer, layer] }, MEDIA_TYPES.ociManifest, 'v1');
+    const svc = service();
+    const ref = parseReference(`${reg.host}/dup/app:v1`);
+    await Promise.all([svc.pull(ref, { progress: () => undefined }), svc.pull(ref, { progress: () => undefined })]);
+    expect(reg.log.filter((e) => e.method === 'GET' && e.path.endsWith(l.digest))).toHaveLength(1);
+    expect(images.resolve(`${reg.host}/dup/app:v1`).diffIds).toEqual([sha(tar), sha(tar), sha(tar)]);
+  });
+
+  it('unpacks uncompressed layers too', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'plain', 'v1', { n: 2, plain: true });
+    await service().pull(parseReference(`${reg.host}/plain:v1`), { progress: () => undefined });
+    const rec = images.resolve(`${reg.host}/plain:v1`);
+    expect(rec.diffIds).toEqual(img.layers.map((l) => l.digest));
+  });
+});
+
+describe('push', () => {
+  it('uploads what the registry lacks, mounts what another repository has, and skips what it has', async () => {
+    reg = new FakeRegistry({ auth: 'bearer' });
+    await reg.start();
+    const img = await buildImage(reg, 'src/app', 'v1', { n: 2, bytes: 50_000 });
+    await service().pull(parseReference(`${reg.host}/src/app:v1`), { progress: () => undefined });
+    // A new image on top, to push elsewhere.
+    await images.tag(img.configDigest, `${reg.host}/dst/app:v1`);
+    const p = collect();
+    const pushed = await service({}, { chunk: 30_000 }).push(parseReference(`${reg.host}/dst/app:v1`), { progress: p.sink });
+    expect(pushed).toEqual([{ tag: 'v1', digest: img.manifestDigest, size: reg.manifests.get(`src/app@${img.manifestDigest}`)?.body.length }]);
+    const lines = p.lines();
+    expect(lines[0]).toBe(`The push refers to repository [${reg.host}/dst/app]`);
+    expect(lines.filter((l) => l.includes('Mounted from'))).toHaveLength(2);
+    expect(lines.at(-2)).toBe(`v1: digest: ${img.manifestDigest} size: ${pushed[0]?.size}`);
+    expect(p.msgs.at(-1)).toEqual({ progressDetail: {}, aux: { Tag: 'v1', Digest: img.manifestDigest, Size: pushed[0]?.size } });
+    expect(reg.manifests.get(`dst/app:v1`)?.body.equals(reg.manifests.get(`src/app@${img.manifestDigest}`)?.body as Buffer)).toBe(true);
+    expect(images.resolve(img.configDigest).repoDigests).toContain(`${reg.host}/dst/app@${img.manifestDigest}`);
+
+    // Into a fresh registry: HEAD misses, chunked uploads (PATCH, PATCH, PUT).
+    const other = new FakeRegistry();
+    await other.start();
+    try {
+      await images.tag(img.configDigest, `${other.host}/x/app:v1`);
+      const p2 = collect();
+      await service({}, { chunk: 30_000 }).push(parseReference(`${other.host}/x/app:v1`), { progress: p2.sink });
+      for (const l of img.layers) expect(other.blobs.get(l.digest)?.equals(reg.blobs.get(l.digest) as Buffer)).toBe(true);
+      expect(other.blobs.has(img.configDigest)).toBe(true);
+      expect(p2.lines().filter((l) => l.endsWith(': Pushed'))).toHaveLength(2);
+      expect(other.log.filter((l) => l.method === 'PATCH').length).toBeGreaterThanOrEqual(4);
+      // Again: everything is there.
+      const p3 = collect();
+      await service().push(parseReference(`${other.host}/x/app:v1`), { progress: p3.sink });
+      expect(p3.lines().filter((l) => l.endsWith('Layer already exists'))).toHaveLength(2);
+      await expect(service().push(parseReference(`${other.host}/x/app:nope`), { progress: () => undefined })).rejects.toThrow(`tag does not exist: ${other.host}/x/app:nope`);
+      // Monolithic: POST, then one PUT with the blob.
+      const mono = new FakeRegistry();
+      await mono.start();
+      try {
+        await images.tag(img.configDigest, `${mono.host}/m/app:v1`);
+        await new RegistryService({ images, monolithicUploads: true }).push(parseReference(`${mono.host}/m/app:v1`), { progress: () => undefined });
+        expect(mono.log.filter((l) => l.method === 'PATCH')).toEqual([]);
+        expect(mono.log.filter((l) => l.method === 'PUT' && l.path.includes('/blobs/uploads/')).length).toBe(3);
+        for (const l of img.layers) expect(mono.blobs.get(l.digest)?.equals(reg.blobs.get(l.digest) as Buffer)).toBe(true);
+      } finally {
+        await mono.stop();
+      }
+    } finally {
+      await other.stop();
+    }
+  });
+});
