@@ -6,7 +6,7 @@
  * progress reader. The CLI is nothing but a user of this module.
  */
 import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { Duplex, Readable, Writable } from 'node:stream';
 import { BerthError, Unavailable } from '../core/errors.js';
 import { daemonError, errorText } from './errors.js';
@@ -180,12 +180,17 @@ export class EngineClient {
       headers['Content-Type'] ??= 'application/json';
     }
     if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
+    // One connection per request (keep-alive off), made here rather than by an http.Agent:
+    // without an agent node sends `Connection: close` just the same, and skips the agent's
+    // bookkeeping, whose first use also compiles net.isIPv6's large regex (~5 ms per CLI run).
+    const socketPath = this.socketPath;
     const req = httpRequest({
-      socketPath: this.socketPath,
+      socketPath,
       method,
       path: this.url(path, opts.query, opts.unversioned),
       headers,
-      agent: false,
+      createConnection: () => createConnection(socketPath),
+      defaultPort: 80, // keeps the Host header `localhost`, as the agent sent it
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const send = () => {
