@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,7 @@ describe('env files (docker opts/file.go rules)', () => {
     writeFileSync(file, 'FROM_FILE=1\nSHARED=file\n');
     expect(readEnv([file], ['SHARED=flag', 'X'], { X: 'local' })).toEqual(['FROM_FILE=1', 'SHARED=file', 'SHARED=flag', 'X=local']);
     expect(() => readEnv([join(dir, 'missing.env')], [], {})).toThrow('no such file or directory');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('turns labels into a map', () => {
@@ -61,5 +62,6 @@ describe('env files (docker opts/file.go rules)', () => {
     writeFileSync(file, 'a=1\nb\n');
     expect(readLabels([file], ['c=3', 'd'])).toEqual({ a: '1', c: '3', d: '' });
     expect(kvToMap(['x=1=2'])).toEqual({ x: '1=2' });
+    rmSync(dir, { recursive: true, force: true });
   });
 });

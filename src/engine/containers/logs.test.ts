@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +36,7 @@ describe('log records', () => {
     await new Promise((r) => setTimeout(r, 50));
     finish();
     await reading;
+    await rm(dir, { recursive: true, force: true });
     expect(got).toEqual(['one', 'two']);
   });
 });
