@@ -83,6 +83,18 @@ describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
     expect(d.docker(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']).stdout.trim()).toBe('0.0.0.0:18080->80/tcp');
   });
 
+  it('-p 127.0.0.1:PORT:80 answers on localhost only; a host port range takes its first free port', async () => {
+    run(['--name', 'local', '-p', '127.0.0.1:18082:80', 'busybox', 'sh', '-c', HTTPD('local-only')]);
+    await waitFor(() => (sh('curl -s -m 2 http://127.0.0.1:18082/').stdout === 'local-only\n' ? true : undefined), 'localhost-bound port');
+    const hostIp = sh("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1").stdout.trim();
+    expect(sh(`curl -s -m 2 http://${hostIp}:18082/`).stdout).toBe('');
+    expect(d.docker(['port', 'local', '80']).stdout).toBe('127.0.0.1:18082\n');
+    run(['--name', 'ranged', '-p', '18083-18085:80', 'busybox', 'sleep', '60']);
+    run(['--name', 'ranged2', '-p', '18083-18085:80', 'busybox', 'sleep', '60']);
+    expect(d.docker(['port', 'ranged', '80']).stdout).toBe('0.0.0.0:18083\n');
+    expect(d.docker(['port', 'ranged2', '80']).stdout).toBe('0.0.0.0:18084\n');
+  });
+
   it('a port already in use is refused and leaves no namespace behind', () => {
     const before = sh('ip netns list').stdout;
     const r = d.docker(['run', '-d', '--name', 'clash', '-p', '18080:80', 'busybox', 'sleep', '60']);
