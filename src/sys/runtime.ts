@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { FailedPrecondition, Internal, NotFound } from '../core/errors.js';
@@ -127,7 +129,9 @@ export class OciRuntime {
     }
   }
 
+  /** Deletes the runtime's container; with no state of it (the usual case before a start), no process is spawned. */
   async delete(id: string): Promise<void> {
+    if (!existsSync(join(this.config.stateDir, id))) return;
     await this.run(this.config.runtime, ['--root', this.config.stateDir, 'delete', '--force', id], { allowFailure: true });
   }
 

@@ -632,6 +632,10 @@ class Extractor {
     if (this.cache?.tarParent === tarParent) return this.cache.cursor;
     this.dropCache();
     const at = `/${joinRel(relOf(this.dest), tarParent)}`;
+    // An earlier entry of this archive may still be being written at one of the parent's
+    // components (a symlink it planted, say): resolve only once those writes are done.
+    const parts = at.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) await this.pendingAt.get(parts.slice(0, i).join('/'));
     let c: Cursor<Dir>;
     try {
       c = await resolveInScope(this.view, tarParent, { followFinal: true, from: this.dest });
