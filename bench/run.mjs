@@ -254,7 +254,8 @@ class Bench {
     this.env = { ...this.cleanEnv, BERTH_HOST: this.host, BERTH_ROOT: this.root, BERTH_EXEC_ROOT: this.execRoot, DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.base, 'docker-config') };
     this.daemonLog = join(this.base, 'daemon.log');
     const fd = openSync(this.daemonLog, 'a');
-    this.daemon = spawn(process.execPath, [BERTH, 'daemon', '--root', this.root, '--exec-root', this.execRoot, '--host', this.host], { stdio: ['ignore', fd, fd], env: this.env });
+    // As a user starts it: bin/berth itself, so the node flags on its first line apply.
+    this.daemon = spawn(BERTH, ['daemon', '--root', this.root, '--exec-root', this.execRoot, '--host', this.host], { stdio: ['ignore', fd, fd], env: this.env });
     closeSync(fd);
     this.daemonExited = new Promise((r) => this.daemon.once('exit', r));
     for (let i = 0; i < 500; i++) {

@@ -20,7 +20,9 @@ export function berthBin(): string {
 }
 
 export function daemonArgs(socketPath: string, env: NodeJS.ProcessEnv): string[] {
-  const args = [berthBin(), 'daemon', '--host', `unix://${socketPath}`];
+  // The same node flags as bin/berth's first line: a small young generation keeps an idle
+  // daemon small (bench/README.md).
+  const args = ['--max-semi-space-size=1', berthBin(), 'daemon', '--host', `unix://${socketPath}`];
   if (env.BERTH_ROOT) args.push('--root', env.BERTH_ROOT);
   if (env.BERTH_EXEC_ROOT) args.push('--exec-root', env.BERTH_EXEC_ROOT);
   return args;

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/server.js';
@@ -55,8 +57,15 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
     ...(fileConfig ? { registry: fileConfig.registry } : {}),
   });
   const api = createApi(engine, log);
-  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => api.handle(req, res));
-  server.on('upgrade', (req, socket, head) => api.upgrade(req, socket, head));
+  const settle = afterBursts(1500);
+  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    settle();
+    api.handle(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    settle();
+    api.upgrade(req, socket, head);
+  });
   await rm(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -75,6 +84,23 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   await engine.close();
   await rm(socketPath, { force: true });
   await rm(pidFile, { force: true });
+}
+
+/**
+ * A daemon idles most of its life: once requests stop coming for `ms`, one full garbage
+ * collection gives back the young generation and the garbage of the burst (V8 keeps the
+ * heap it grew otherwise; measured in bench/README.md). Returns the function each request
+ * calls. The gc function comes from V8's flag, set at run time, in a fresh context.
+ */
+function afterBursts(ms: number): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    if (typeof gc !== 'function') return;
+    if (timer) timer.refresh();
+    else timer = setTimeout(() => ((timer = undefined), gc()), ms).unref();
+  };
 }
 
 /** A live berth daemon, not a zombie or an unrelated process that reused the pid. */

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Iptables } from '../sys/iptables.js';
 import { Mounter } from '../sys/mount.js';
+import { CommandServer } from '../sys/cmdserver.js';
+import { useCommandServer } from '../sys/exec.js';
 import { NetOps } from '../sys/net.js';
 import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
 import { NetworkService, daemonTag } from '../engine/network/service.js';
@@ -39,6 +41,10 @@ export interface DaemonConfig {
 }
 
 export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close(): Promise<void> }> {
+  // Host programs (mount, ip, runc, ...) are forked by small shells, not by the daemon
+  // (sys/cmdserver.ts); BERTH_FORK_COMMANDS=1 forks them from the daemon, for comparison.
+  const commands = process.env.BERTH_FORK_COMMANDS === '1' ? undefined : new CommandServer({ dir: join(cfg.execRoot, 'cmd') });
+  useCommandServer(commands);
   const events = new EventBus();
   const content = new LocalContentStore(join(cfg.root, 'content'));
   await content.init();
@@ -116,6 +122,8 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
       if (!c.list().some((r) => r.state.Running || r.state.Restarting)) {
         await networks.teardownHost().catch((e: unknown) => cfg.log?.(`network clean-up: ${e instanceof Error ? e.message : String(e)}`));
       }
+      useCommandServer(undefined);
+      commands?.close();
     },
   };
   return engine;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Internal } from '../core/errors.js';
+import type { CommandServer } from './cmdserver.js';
 
 /**
  * The one door through which berth runs host programs (runc, conmon, mount, ...).
@@ -22,7 +23,21 @@ export interface RunOptions {
 
 export type Runner = (cmd: string, args: readonly string[], opts?: RunOptions) => Promise<CommandResult>;
 
+let server: CommandServer | undefined;
+
+/**
+ * Sends `run`'s commands through a command server (the daemon does, see cmdserver.ts);
+ * undefined goes back to forking this process for each one.
+ */
+export function useCommandServer(s: CommandServer | undefined): void {
+  server = s;
+}
+
 export const run: Runner = (cmd, args, opts = {}) =>
+  server !== undefined && opts.env === undefined && opts.signal === undefined ? server.run(cmd, args, opts) : spawnRun(cmd, args, opts);
+
+/** One child process forked from this one. */
+export const spawnRun: Runner = (cmd, args, opts = {}) =>
   new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],

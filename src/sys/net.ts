@@ -57,33 +57,25 @@ export class NetOps {
     return `/run/netns/${name}`;
   }
 
-  /** A named namespace with loopback up. */
-  async createNetns(name: string): Promise<string> {
-    if (!existsSync(this.netnsPath(name))) await this.ip(['netns', 'add', name]);
-    await this.ip(['-n', name, 'link', 'set', 'lo', 'up']);
-    return this.netnsPath(name);
+  /**
+   * A named namespace with loopback up and the given veth pairs in it, in two `ip -batch`
+   * processes: one on the host (namespace, pairs, bridge ports with hairpin on, so a container
+   * reaching its own published port through the host comes back), one inside the namespace
+   * (addresses, links up, default route). `create` false adds pairs to an existing namespace
+   * (`network connect` of a running container).
+   */
+  async plumb(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<string> {
+    const fresh = opts.create && !existsSync(this.netnsPath(netns));
+    const host = [...(fresh ? [`netns add ${netns}`] : []), ...veths.flatMap(hostSide)];
+    const inside = [...(opts.create ? ['link set lo up'] : []), ...veths.flatMap(namespaceSide)];
+    if (host.length > 0) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
+    if (inside.length > 0) await this.ip(['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
+    return this.netnsPath(netns);
   }
 
   /** Deleting the namespace also destroys the container ends of its veth pairs (and so the host ends). */
   async deleteNetns(name: string): Promise<void> {
     if (existsSync(this.netnsPath(name))) await this.ip(['netns', 'del', name]);
-  }
-
-  /** A veth pair: host end on the bridge, container end renamed, addressed and up in the namespace. */
-  async addVeth(p: VethPlan): Promise<void> {
-    const mtu = p.mtu ? ['mtu', String(p.mtu)] : [];
-    await this.ip(['-batch', '-'], [
-      `link add name ${p.hostIf} ${mtu.join(' ')} type veth peer name ${p.ifName} netns ${p.netns}`,
-      `link set ${p.hostIf} master ${p.bridge} up`,
-      '',
-    ].join('\n'));
-    await this.ip(['-n', p.netns, '-batch', '-'], [
-      `link set ${p.ifName} address ${p.mac}`,
-      `addr add ${p.cidr} dev ${p.ifName}`,
-      `link set ${p.ifName} up`,
-      ...(p.gateway !== undefined ? [`route replace default via ${p.gateway} dev ${p.ifName}`] : []),
-      '',
-    ].join('\n'));
   }
 
   /** Removes one container-side interface (disconnect of a running container). */
@@ -106,4 +98,24 @@ export class NetOps {
     }
     return out;
   }
+}
+
+/** `ip` commands run on the host for one pair. */
+export function hostSide(p: VethPlan): string[] {
+  const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
+  return [
+    `link add name ${p.hostIf}${mtu} type veth peer name ${p.ifName} address ${p.mac}${mtu} netns ${p.netns}`,
+    `link set ${p.hostIf} master ${p.bridge}`,
+    `link set ${p.hostIf} type bridge_slave hairpin on`,
+    `link set ${p.hostIf} up`,
+  ];
+}
+
+/** `ip` commands run inside the namespace for one pair. */
+export function namespaceSide(p: VethPlan): string[] {
+  return [
+    `addr add ${p.cidr} dev ${p.ifName}`,
+    `link set ${p.ifName} up`,
+    ...(p.gateway !== undefined ? [`route replace default via ${p.gateway} dev ${p.ifName}`] : []),
+  ];
 }

@@ -79,6 +79,8 @@ describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
     const hostIp = sh("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1").stdout.trim();
     expect(sh(`curl -s -m 2 http://${hostIp}:18080/`).stdout).toBe('published\n');
     expect(d.docker(['run', '--rm', 'busybox', 'sh', '-c', `timeout 5 wget -qO- http://${hostIp}:18080/`]).stdout).toBe('published\n');
+    // The container itself, through the host (hairpin on its bridge port).
+    expect(d.docker(['exec', 'pub', 'sh', '-c', `timeout 5 wget -qO- http://${hostIp}:18080/`]).stdout).toBe('published\n');
     expect(d.docker(['port', 'pub']).stdout).toBe('80/tcp -> 0.0.0.0:18080\n');
     expect(d.docker(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']).stdout.trim()).toBe('0.0.0.0:18080->80/tcp');
   });
@@ -147,6 +149,15 @@ describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
     const rm = d.docker(['network', 'rm', 'appnet']);
     expect(rm.code).not.toBe(0);
     expect(rm.stderr).toContain('has active endpoints');
+  });
+
+  it('a network MTU option reaches the container interfaces, at start and at connect', () => {
+    expect(d.docker(['network', 'create', '-o', 'com.docker.network.driver.mtu=1400', 'smallmtu']).code).toBe(0);
+    expect(d.docker(['run', '--rm', '--network', 'smallmtu', 'busybox', 'cat', '/sys/class/net/eth0/mtu']).stdout).toBe('1400\n');
+    run(['--name', 'mtu2', 'busybox', 'sleep', '60']);
+    expect(d.docker(['network', 'connect', 'smallmtu', 'mtu2']).code).toBe(0);
+    expect(d.docker(['exec', 'mtu2', 'cat', '/sys/class/net/eth1/mtu']).stdout).toBe('1400\n');
+    expect(d.docker(['exec', 'mtu2', 'cat', '/sys/class/net/eth0/mtu']).stdout).toBe('1500\n');
   });
 
   it('--add-host host-gateway, --dns and --hostname land in the generated files', () => {

@@ -474,22 +474,31 @@ export class ContainerService {
     }
   }
 
-  private async startProcess(rec: ContainerRecord): Promise<void> {
+  /** Mounts the root and reads the user and working dir from the image, inside its root. */
+  private async prepareRoot(rec: ContainerRecord): Promise<{ rootfs: string; user: ReturnType<typeof resolveUser> }> {
     const rootfs = await this.mountRoot(rec);
-    const d = this.cdir(rec.id);
     // The image's files are read and its working dir made inside its root: a symlink in the
     // image (`/app -> /etc`, `/etc/passwd -> /host/file`) must never lead onto the host.
     const view = await ContainerView.open({ root: rootfs });
-    let user;
     try {
       const passwd = (await readContainerFile(view, '/etc/passwd')) ?? '';
       const group = (await readContainerFile(view, '/etc/group')) ?? '';
-      user = resolveUser(rec.config.User, passwd, group);
+      const user = resolveUser(rec.config.User, passwd, group);
       if (rec.config.WorkingDir) await mkdirAllInScope(view, rec.config.WorkingDir).catch(() => undefined);
+      return { rootfs, user };
     } finally {
       view.close();
     }
-    const net: ContainerNetSetup = this.o.network ? await this.o.network.setUp(rec, (x) => this.get(x)) : { hostNetwork: false, hostsLines: [] };
+  }
+
+  private async startProcess(rec: ContainerRecord): Promise<void> {
+    // The root filesystem and the network do not depend on each other: both at once. When one
+    // fails, the other has finished before start()'s clean-up undoes what was made.
+    const [root, network] = await Promise.allSettled([this.prepareRoot(rec), this.o.network ? this.o.network.setUp(rec, (x) => this.get(x)) : undefined]);
+    if (root.status === 'rejected') throw root.reason;
+    if (network.status === 'rejected') throw network.reason;
+    const { rootfs, user } = root.value;
+    const net: ContainerNetSetup = network.value ?? { hostNetwork: false, hostsLines: [] };
     const files = [...(await this.ociMounts(rec, rootfs)), ...(await this.writeEtcFiles(rec, net))];
     const spec = buildSpec({
       record: rec,
@@ -529,7 +538,6 @@ export class ContainerService {
       tty: rec.config.Tty === true,
       stdin: rec.config.OpenStdin === true,
     });
-    void d;
     shipper.watch();
     if (live.stdinQueue && rec.config.OpenStdin === true) this.pipeStdin(join(bundle, 'attach'), live.stdinQueue);
     await this.o.runtime.start(rec.id);
@@ -682,9 +690,13 @@ export class ContainerService {
       const finishedAt = (await stat(join(this.exitDir, id)).catch(() => undefined))?.mtime ?? new Date();
       const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
       const oom = await this.wasOomKilled(rec); // before `runc delete` removes the cgroup
-      await this.o.runtime.delete(id);
-      await this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`));
-      await this.unmountRoot(rec).catch(() => undefined);
+      // The container's init has ended, so its pid namespace is gone with every process in it:
+      // runtime state, network and root filesystem can go at once.
+      await Promise.all([
+        this.o.runtime.delete(id),
+        this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
+        this.unmountRoot(rec).catch(() => undefined),
+      ]);
       await this.releaseVolumes(rec);
       await rm(join(this.exitDir, id), { force: true });
       this.stopHealth(id);
@@ -882,11 +894,13 @@ export class ContainerService {
     this.stopHealth(rec.id);
     await this.o.runtime.delete(rec.id);
     await this.unmountRoot(rec).catch(() => undefined);
-    await rm(join(this.cdir(rec.id), 'container.json'), { force: true });
-    await rm(this.cdir(rec.id), { recursive: true, force: true });
-    await rm(this.bundle(rec.id), { recursive: true, force: true });
-    await rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true });
-    await this.shippers.get(rec.id)?.close();
+    await rm(join(this.cdir(rec.id), 'container.json'), { force: true }); // first: a crash from here on leaves no container
+    await Promise.all([
+      rm(this.cdir(rec.id), { recursive: true, force: true }),
+      rm(this.bundle(rec.id), { recursive: true, force: true }),
+      rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true }),
+      this.shippers.get(rec.id)?.close(),
+    ]);
     this.shippers.delete(rec.id);
     this.records.delete(rec.id);
     this.names.delete(rec.name);

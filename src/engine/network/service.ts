@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound, errorMessage } from '../../core/errors.js';
 import type { Iptables } from '../../sys/iptables.js';
-import type { NetOps } from '../../sys/net.js';
+import type { NetOps, VethPlan } from '../../sys/net.js';
 import type { ContainerRecord, Endpoint, EndpointConfig, PortBinding } from '../containers/types.js';
 import type { EventBus } from '../events/bus.js';
-import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { CoalescingWriter, readJsonIfExists } from '../util/atomic.js';
 import { Mutex } from '../util/mutex.js';
 import type { EmbeddedDns } from './dns.js';
 import {
@@ -97,6 +97,7 @@ export class NetworkService {
   private readonly records = new Map<string, NetworkRecord>();
   private readonly dir: string;
   private readonly lock = new Mutex();
+  private readonly writer = new CoalescingWriter();
   private readonly rulesLock = new Mutex();
   private rulesDirty = false;
   private jumpsMade = false;
@@ -185,9 +186,10 @@ export class NetworkService {
     };
   }
 
+  /** Containers starting at once share the writes of a network's allocations (see CoalescingWriter). */
   private async save(r: NetworkRecord): Promise<void> {
-    await writeJsonAtomic(join(this.dir, `${r.Id}.json`), r);
     this.records.set(r.Id, r);
+    await this.writer.writeJson(join(this.dir, `${r.Id}.json`), () => r);
   }
 
   private subnets(): string[] {
@@ -378,16 +380,17 @@ export class NetworkService {
     const members = Object.entries(this.membership(c)).map(([name, cfg]) => ({ r: this.get(name), cfg }));
     c.network = { netns, endpoints: {}, ports: {} };
     try {
-      const netnsPath = await this.o.net.createNetns(netns);
       c.network.ports = await this.lock.run(() => this.allocatePorts(c));
+      // Addresses first, then the namespace and every interface in one pass of `ip`.
       const hostsLines: string[] = [];
-      let first = true;
+      const veths: VethPlan[] = [];
       for (const [i, { r, cfg }] of members.entries()) {
-        const ep = await this.attach(c, r, cfg, `eth${i}`, first);
+        const { ep, veth } = await this.reserve(c, r, cfg, `eth${i}`, i === 0);
         c.network.endpoints[r.Name] = ep;
+        veths.push(veth);
         hostsLines.push(`${ep.IPAddress}\t${hostsName(c)}`);
-        first = false;
       }
+      const netnsPath = await this.o.net.plumb(netns, veths, { create: true });
       // Only published ports change the rules; a container without them starts without iptables.
       if (hasPorts(c.network.ports)) await this.applyRules();
       const firstNet = members[0]?.r.IPAM.Config[0];
@@ -403,33 +406,30 @@ export class NetworkService {
     }
   }
 
-  /** One veth into the network's bridge, with an address from its pool. */
-  private async attach(c: ContainerRecord, r: NetworkRecord, cfg: EndpointConfig, ifName: string, defaultRoute: boolean): Promise<Endpoint> {
+  /** An address from the network's pool (recorded on disk) and the veth pair that will carry it. */
+  private async reserve(c: ContainerRecord, r: NetworkRecord, cfg: EndpointConfig, ifName: string, defaultRoute: boolean): Promise<{ ep: Endpoint; veth: VethPlan }> {
     const ipam = r.IPAM.Config[0];
     if (!ipam || r.bridge === undefined || c.network?.netns === undefined) throw new FailedPrecondition(`network ${r.Name} has no address pool`);
-    const ip = await this.lock.run(async () => {
-      const used = new Set(Object.keys(r.allocations));
-      const chosen = allocateIp(ipam, used, cfg.IPAMConfig?.IPv4Address ?? undefined);
-      r.allocations[chosen] = c.id;
-      await this.save(r);
-      return chosen;
-    });
+    const used = new Set(Object.keys(r.allocations));
+    const ip = allocateIp(ipam, used, cfg.IPAMConfig?.IPv4Address ?? undefined);
+    r.allocations[ip] = c.id; // taken at once: no await between the choice and the mark
+    await this.save(r);
     const prefix = parseCidr(ipam.Subnet).prefix;
     const mac = cfg.MacAddress || (ifName === 'eth0' && c.config.MacAddress) || macForIp(ip);
     const hostIf = `vb${createHash('sha256').update(`${c.id}/${r.Id}`).digest('hex').slice(0, 11)}`;
-    await this.o.net.addVeth({
+    const mtu = Number(r.Options['com.docker.network.driver.mtu'] ?? 0);
+    const veth: VethPlan = {
       hostIf,
       bridge: r.bridge,
       netns: c.network.netns,
       ifName,
       cidr: `${ip}/${prefix}`,
       mac,
+      ...(mtu > 0 ? { mtu } : {}),
       ...(defaultRoute && !r.Internal ? { gateway: ipam.Gateway } : {}),
-    });
-    // A container reaching its own published port through the host comes back on the same port.
-    await writeFile(`/sys/class/net/${hostIf}/brport/hairpin_mode`, '1').catch(() => undefined);
+    };
     const aliases = [...(cfg.Aliases ?? [])];
-    return {
+    const ep: Endpoint = {
       NetworkID: r.Id,
       EndpointID: createHash('sha256').update(`${c.id}/${r.Id}/${Date.now()}`).digest('hex'),
       Gateway: ipam.Gateway,
@@ -441,6 +441,7 @@ export class NetworkService {
       hostIf,
       ifName,
     };
+    return { ep, veth };
   }
 
   /** After the process ended (or failed to start): namespace gone, addresses and ports free. */
@@ -448,14 +449,13 @@ export class NetworkService {
     const st = c.network;
     if (st === undefined) return;
     if (st.netns !== undefined) await this.o.net.deleteNetns(st.netns).catch((e: unknown) => this.o.log?.(`removing ${st.netns}: ${errorMessage(e)}`));
-    await this.lock.run(async () => {
-      for (const r of this.records.values()) {
-        const mine = Object.entries(r.allocations).filter(([, cid]) => cid === c.id);
-        if (mine.length === 0) continue;
-        for (const [ip] of mine) delete r.allocations[ip];
-        await this.save(r);
-      }
-    });
+    const changed: NetworkRecord[] = [];
+    for (const r of this.records.values()) {
+      const mine = Object.entries(r.allocations).filter(([, cid]) => cid === c.id);
+      for (const [ip] of mine) delete r.allocations[ip];
+      if (mine.length > 0) changed.push(r);
+    }
+    await Promise.all(changed.map((r) => this.save(r)));
     delete c.network;
     if (hasPorts(st.ports)) await this.applyRules();
   }
@@ -473,7 +473,14 @@ export class NetworkService {
     c.endpointsConfig = { ...this.membership(c), [r.Name]: cfg };
     if (c.state.Running && c.network?.netns !== undefined) {
       const ifName = `eth${Object.keys(c.network.endpoints).length}`;
-      const ep = await this.attach(c, r, cfg, ifName, false);
+      const { ep, veth } = await this.reserve(c, r, cfg, ifName, false);
+      try {
+        await this.o.net.plumb(c.network.netns, [veth], { create: false });
+      } catch (e) {
+        delete r.allocations[ep.IPAddress];
+        await this.save(r);
+        throw e;
+      }
       c.network.endpoints[r.Name] = ep;
       await this.applyRules();
     }
@@ -486,10 +493,8 @@ export class NetworkService {
     const ep = c.network?.endpoints[r.Name];
     if (ep && c.network?.netns !== undefined) {
       await this.o.net.removeFromNetns(c.network.netns, ep.ifName);
-      await this.lock.run(async () => {
-        delete r.allocations[ep.IPAddress];
-        await this.save(r);
-      });
+      delete r.allocations[ep.IPAddress];
+      await this.save(r);
       delete c.network.endpoints[r.Name];
       await this.applyRules();
     }

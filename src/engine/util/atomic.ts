@@ -44,3 +44,39 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
     throw e;
   }
 }
+
+/**
+ * Atomic writes of files that change often and together (a network's address allocations
+ * while fifty containers start): a write asked for while one of the same file runs waits
+ * for the next write, which all such callers share and which serialises the value as it is
+ * when it begins. Every caller's change is on disk when its promise resolves; the file is
+ * written at most twice per burst instead of once per change.
+ */
+export class CoalescingWriter {
+  private readonly slots = new Map<string, { running?: Promise<void>; pending?: Promise<void> }>();
+
+  constructor(private readonly write: (path: string, data: string) => Promise<void> = writeFileAtomic) {}
+
+  writeJson(path: string, value: () => unknown): Promise<void> {
+    let slot = this.slots.get(path);
+    if (slot === undefined) this.slots.set(path, (slot = {}));
+    if (slot.pending !== undefined) return slot.pending;
+    const s = slot;
+    const p: Promise<void> = (s.running ?? Promise.resolve())
+      .then(noop, noop)
+      .then(async () => {
+        s.pending = undefined;
+        s.running = p;
+        try {
+          await this.write(path, JSON.stringify(value()));
+        } finally {
+          if (s.running === p) s.running = undefined;
+          if (s.running === undefined && s.pending === undefined && this.slots.get(path) === s) this.slots.delete(path);
+        }
+      });
+    s.pending = p;
+    return p;
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,78 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CommandServer, shellQuote } from './cmdserver.js';
+import { spawnRun } from './exec.js';
+
+describe('CommandServer', () => {
+  let dir: string;
+  let server: CommandServer;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-cmd-'));
+    server = new CommandServer({ dir: join(dir, 'cmd'), maxLanes: 2 });
+  });
+  afterEach(async () => {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('returns what a forked child returns: stdout, stderr and the exit status', async () => {
+    const args = ['-c', 'echo out; echo err >&2; exit 3'];
+    const viaServer = await server.run('sh', args, { allowFailure: true });
+    const forked = await spawnRun('sh', args, { allowFailure: true });
+    expect(viaServer).toEqual(forked);
+    expect(viaServer).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('passes every argument through untouched by the shell', async () => {
+    const nasty = ["it's", '$HOME', '`id`', '"q"', 'a\nb', ' lead', '*', '; rm -rf /', '\\', ''];
+    const r = await server.run('printf', ['%s|', ...nasty]);
+    expect(r.stdout).toBe(`${nasty.join('|')}|`);
+  });
+
+  it('feeds input, runs in cwd, and keeps the lane in its own directory', async () => {
+    expect((await server.run('cat', [], { input: 'line one\nline two\n' })).stdout).toBe('line one\nline two\n');
+    expect((await server.run('pwd', [], { cwd: dir })).stdout.trim()).toBe(dir);
+    expect((await server.run('sh', ['-c', 'pwd'])).stdout.trim()).not.toBe(dir);
+  });
+
+  it('rejects on a non-zero exit unless allowed, naming the command and its stderr', async () => {
+    await expect(server.run('sh', ['-c', 'echo bad thing >&2; exit 1'])).rejects.toThrow(/^sh -c .*: bad thing$/);
+  });
+
+  it('a missing program fails as spawn does (ENOENT), even when failure is allowed', async () => {
+    await expect(server.run('berth-no-such-program', [], { allowFailure: true })).rejects.toThrow('spawn berth-no-such-program ENOENT');
+  });
+
+  it('runs more commands than lanes, each with its own result, and leaves no files', async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => server.run('sh', ['-c', `sleep 0.0${i % 3}; echo ${i}`])));
+    expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
+    expect(await readdir(join(dir, 'cmd'))).toEqual([]);
+  });
+
+  it('a lane that dies fails its command and the next command gets a new lane', async () => {
+    const pending = server.run('sh', ['-c', 'kill -9 $PPID; sleep 5']);
+    await expect(pending).rejects.toThrow(/command shell exited/);
+    expect((await server.run('echo', ['again'])).stdout).toBe('again\n');
+  });
+
+  it('fails queued commands when closed', async () => {
+    const running = [server.run('sleep', ['0.2']), server.run('sleep', ['0.2'])];
+    const queued = server.run('echo', ['never']);
+    server.close();
+    await expect(queued).rejects.toThrow(/closed/);
+    await Promise.allSettled(running);
+    await expect(server.run('echo', ['x'])).rejects.toThrow(/closed/);
+  });
+});
+
+describe('shellQuote', () => {
+  it('single-quotes and escapes quotes', () => {
+    expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
+    expect(shellQuote('')).toBe("''");
+  });
+  it('refuses NUL bytes', () => {
+    expect(() => shellQuote('a\0b')).toThrow(/NUL/);
+  });
+});

@@ -1,0 +1,149 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { Internal } from '../core/errors.js';
+import type { CommandResult, RunOptions } from './exec.js';
+
+/**
+ * Runs host programs through a few long-lived `sh` processes instead of forking the daemon.
+ *
+ * Forking copies the page tables of the whole process and blocks node's main thread until
+ * the child has exec'd: for a daemon of 60–100 MB that is 2–5 ms a command, and 7 ms and more
+ * when fifty containers start at once on two busy cores (measured; bench/README.md). A shell
+ * of a few hundred kilobytes forks in a fraction of that, on its own time, while the daemon
+ * goes on serving. Each lane runs one command at a time: the daemon writes one line —
+ * the quoted argv, stdin and stdout/stderr redirected to files in `dir` (a tmpfs under the
+ * exec root) and an `echo` of the exit status — and reads the status line back. Lanes are
+ * started on demand up to `maxLanes` and end after `idleMs` without work.
+ */
+export interface CommandServerOptions {
+  /** Scratch directory for the commands' input and output files (tmpfs: under the exec root). */
+  dir: string;
+  maxLanes?: number;
+  idleMs?: number;
+  shell?: string;
+}
+
+interface Job {
+  n: number;
+  line: string;
+  resolve: (r: { code: number }) => void;
+  reject: (e: Error) => void;
+}
+
+interface Lane {
+  proc: ChildProcessByStdio<Writable, Readable, null>;
+  busy?: Job;
+  buf: string;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export class CommandServer {
+  private readonly lanes = new Set<Lane>();
+  private readonly queue: Job[] = [];
+  private seq = 0;
+  private closed = false;
+  private readonly maxLanes: number;
+  private readonly idleMs: number;
+
+  constructor(private readonly o: CommandServerOptions) {
+    this.maxLanes = o.maxLanes ?? 8;
+    this.idleMs = o.idleMs ?? 30_000;
+    mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  }
+
+  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+    if (this.closed) throw new Internal(`${cmd}: the command server is closed`);
+    const n = ++this.seq;
+    const base = join(this.o.dir, String(n));
+    const files = { in: `${base}.in`, out: `${base}.out`, err: `${base}.err` };
+    if (opts.input !== undefined) await writeFile(files.in, opts.input);
+    const argv = [cmd, ...args].map(shellQuote).join(' ');
+    const body = opts.cwd !== undefined ? `(cd ${shellQuote(opts.cwd)} && exec ${argv})` : argv;
+    const stdin = opts.input !== undefined ? shellQuote(files.in) : '/dev/null';
+    const line = `${body} <${stdin} >${shellQuote(files.out)} 2>${shellQuote(files.err)}; echo "@ ${n} $?"\n`;
+    try {
+      const { code } = await new Promise<{ code: number }>((resolve, reject) => {
+        this.queue.push({ n, line, resolve, reject });
+        this.pump();
+      });
+      const [stdout, stderr] = await Promise.all([readFile(files.out, 'utf8').catch(() => ''), readFile(files.err, 'utf8').catch(() => '')]);
+      // 127: the shell could not find the program, as spawn's ENOENT.
+      if (code === 127 && stderr.includes(`: ${cmd}: not found`)) throw new Internal(`${cmd}: spawn ${cmd} ENOENT`);
+      const result = { code, stdout, stderr };
+      if (code !== 0 && opts.allowFailure !== true) throw new Internal(`${cmd} ${args.join(' ')}: ${stderr.trim() || `exit status ${code}`}`);
+      return result;
+    } finally {
+      await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
+    }
+  }
+
+  /** Ends every lane; commands still queued fail. */
+  close(): void {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Internal('the command server is closed'));
+    for (const lane of this.lanes) this.endLane(lane);
+    rmSync(this.o.dir, { recursive: true, force: true });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let lane = [...this.lanes].find((l) => l.busy === undefined);
+      if (lane === undefined) {
+        if (this.lanes.size >= this.maxLanes) return;
+        lane = this.startLane();
+      }
+      const job = this.queue.shift() as Job;
+      if (lane.idleTimer) clearTimeout(lane.idleTimer);
+      delete lane.idleTimer;
+      lane.busy = job;
+      lane.proc.stdin.write(job.line);
+    }
+  }
+
+  private startLane(): Lane {
+    const proc = spawn(this.o.shell ?? '/bin/sh', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const lane: Lane = { proc, buf: '' };
+    this.lanes.add(lane);
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d: string) => {
+      lane.buf += d;
+      let i;
+      while ((i = lane.buf.indexOf('\n')) >= 0) {
+        const m = /^@ (\d+) (\d+)$/.exec(lane.buf.slice(0, i));
+        lane.buf = lane.buf.slice(i + 1);
+        const job = lane.busy;
+        if (!m || job === undefined || Number(m[1]) !== job.n) continue;
+        delete lane.busy;
+        job.resolve({ code: Number(m[2]) });
+        lane.idleTimer = setTimeout(() => this.endLane(lane), this.idleMs).unref();
+      }
+      this.pump();
+    });
+    const lost = (why: string) => {
+      if (!this.lanes.delete(lane)) return;
+      if (lane.idleTimer) clearTimeout(lane.idleTimer);
+      lane.busy?.reject(new Internal(`command shell ${why}`));
+      this.pump();
+    };
+    proc.on('error', (e) => lost(`failed: ${e.message}`));
+    proc.on('exit', (code, sig) => lost(`exited (${sig ?? code})`));
+    proc.stdin.on('error', () => undefined);
+    return lane;
+  }
+
+  private endLane(lane: Lane): void {
+    if (!this.lanes.delete(lane)) return;
+    if (lane.idleTimer) clearTimeout(lane.idleTimer);
+    lane.busy?.reject(new Internal('the command server is closed'));
+    lane.proc.stdin.end();
+  }
+}
+
+/** One word for a POSIX shell: single-quoted, with `'` written as `'\''`. */
+export function shellQuote(s: string): string {
+  if (s.includes('\0')) throw new Internal('an argument contains a NUL byte');
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
