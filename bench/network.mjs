@@ -79,7 +79,7 @@ async function main() {
   const base = await mkdtemp(join(tmpdir(), 'berth-bench-net-'));
   const socket = join(base, 's.sock');
   const env = { ...process.env, BERTH_HOST: `unix://${socket}`, DOCKER_HOST: `unix://${socket}`, BERTH_ROOT: join(base, 'root'), BERTH_EXEC_ROOT: join(base, 'run') };
-  const daemon = spawn(process.execPath, [BERTH, 'daemon', '--root', join(base, 'root'), '--exec-root', join(base, 'run'), '--host', `unix://${socket}`], { env, stdio: 'ignore' });
+  const daemon = spawn(BERTH, ['daemon', '--root', join(base, 'root'), '--exec-root', join(base, 'run'), '--host', `unix://${socket}`], { env, stdio: 'ignore' });
   try {
     for (let i = 0; i < 500 && !(await ping(socket)); i++) await new Promise((r) => setTimeout(r, 20));
     await must(process.execPath, [BERTH, 'import', '--change', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox:latest'], env);

@@ -141,7 +141,7 @@ async function main() {
     const cfg = join(base, 'daemon.json');
     await writeFile(cfg, JSON.stringify({ 'registry-origin-for': { 'docker.io': 'http://127.0.0.1:9' } }));
     const env = { ...process.env, BERTH_HOST: `unix://${socket}`, BERTH_ROOT: join(base, 'root'), BERTH_EXEC_ROOT: join(base, 'run'), BERTH_CONFIG_FILE: cfg, DOCKER_CONFIG: join(base, 'docker-config') };
-    const daemon = spawn(process.execPath, [BERTH, 'daemon', '--root', env.BERTH_ROOT, '--exec-root', env.BERTH_EXEC_ROOT, '--host', env.BERTH_HOST, '--config-file', cfg], { stdio: 'ignore', env });
+    const daemon = spawn(BERTH, ['daemon', '--root', env.BERTH_ROOT, '--exec-root', env.BERTH_EXEC_ROOT, '--host', env.BERTH_HOST, '--config-file', cfg], { stdio: 'ignore', env });
     procs.push(daemon);
     for (let i = 0; !(await ping(socket)); i++) {
       if (i > 500) throw new Error('the berth daemon did not start');

@@ -91,7 +91,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   };
   const launch = () => {
     const extra = opts.configFile !== undefined ? ['--config-file', opts.configFile] : [];
-    const p = spawn(process.execPath, [join(REPO, 'bin/berth'), 'daemon', '--root', root, '--exec-root', execRoot, '--host', host, ...extra], {
+    const p = spawn(join(REPO, 'bin/berth'), ['daemon', '--root', root, '--exec-root', execRoot, '--host', host, ...extra], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env,
     });
@@ -116,7 +116,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     host,
     env,
     proc: launch(),
-    berth: (args, opts) => runCmd(process.execPath, [join(REPO, 'bin/berth'), ...args], env, opts),
+    berth: (args, opts) => runCmd(join(REPO, 'bin/berth'), args, env, opts), // as a user runs it: the script, with its node flags
     docker: (args, opts) => runCmd('docker', args, env, opts),
     async restart(opts = {}) {
       await endProcess(d.proc, opts.kill9 === true ? 'SIGKILL' : 'SIGTERM');
@@ -251,7 +251,7 @@ export interface Background {
 }
 
 export function background(d: TestDaemon, client: 'docker' | 'berth', args: string[], opts: { input?: string } = {}): Background {
-  const [cmd, argv] = client === 'docker' ? ['docker', args] : [process.execPath, [join(REPO, 'bin/berth'), ...args]];
+  const [cmd, argv] = client === 'docker' ? ['docker', args] : [join(REPO, 'bin/berth'), args];
   const p = spawn(cmd, argv, { env: d.env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
