@@ -42,8 +42,10 @@ export interface DaemonConfig {
 
 export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close(): Promise<void> }> {
   // Host programs (mount, ip, runc, ...) are forked by small shells, not by the daemon
-  // (sys/cmdserver.ts); BERTH_FORK_COMMANDS=1 forks them from the daemon, for comparison.
-  const commands = process.env.BERTH_FORK_COMMANDS === '1' ? undefined : new CommandServer({ dir: join(cfg.execRoot, 'cmd') });
+  // (sys/cmdserver.ts); BERTH_FORK_COMMANDS=1 forks them from the daemon, for comparison, and
+  // BERTH_TRACE_COMMANDS=1 logs each with its start time and duration.
+  const trace = process.env.BERTH_TRACE_COMMANDS === '1' ? (what: string, t0: number, t1: number) => cfg.log?.(`command +${t0.toFixed(1)}ms ${(t1 - t0).toFixed(1)}ms: ${what}`) : undefined;
+  const commands = process.env.BERTH_FORK_COMMANDS === '1' ? undefined : new CommandServer({ dir: join(cfg.execRoot, 'cmd'), ...(trace ? { trace } : {}) });
   useCommandServer(commands);
   const events = new EventBus();
   const content = new LocalContentStore(join(cfg.root, 'content'));

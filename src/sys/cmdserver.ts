@@ -24,6 +24,8 @@ export interface CommandServerOptions {
   maxLanes?: number;
   idleMs?: number;
   shell?: string;
+  /** Called after each command with its start and end (performance.now()), for tracing. */
+  trace?: (what: string, start: number, end: number) => void;
 }
 
 interface Job {
@@ -64,6 +66,7 @@ export class CommandServer {
     const body = opts.cwd !== undefined ? `(cd ${shellQuote(opts.cwd)} && exec ${argv})` : argv;
     const stdin = opts.input !== undefined ? shellQuote(files.in) : '/dev/null';
     const line = `${body} <${stdin} >${shellQuote(files.out)} 2>${shellQuote(files.err)}; echo "@ ${n} $?"\n`;
+    const t0 = performance.now();
     try {
       const { code } = await new Promise<{ code: number }>((resolve, reject) => {
         this.queue.push({ n, line, resolve, reject });
@@ -77,6 +80,7 @@ export class CommandServer {
       return result;
     } finally {
       await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
+      this.o.trace?.(`${cmd} ${args.slice(0, 4).join(' ')}`, t0, performance.now());
     }
   }
 

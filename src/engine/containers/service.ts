@@ -499,7 +499,20 @@ export class ContainerService {
     if (network.status === 'rejected') throw network.reason;
     const { rootfs, user } = root.value;
     const net: ContainerNetSetup = network.value ?? { hostNetwork: false, hostsLines: [] };
-    const files = [...(await this.ociMounts(rec, rootfs)), ...(await this.writeEtcFiles(rec, net))];
+    const bundle = this.bundle(rec.id);
+    const shipper = this.shipperOf(rec);
+    // Independent steps at once: mounts (with volume copy-up), generated files, a clean
+    // bundle, no exit file or runtime state of an earlier run, its log shipped.
+    const [volumeMounts, etcMounts] = await Promise.all([
+      this.ociMounts(rec, rootfs),
+      this.writeEtcFiles(rec, net),
+      rm(bundle, { recursive: true, force: true }).then(() => mkdir(bundle, { recursive: true })),
+      rm(join(this.exitDir, rec.id), { force: true }),
+      this.o.runtime.delete(rec.id),
+      // whatever an earlier run left, before conmon starts a new spool
+      shipper.ship().then(() => rm(this.spoolPath(rec.id), { force: true })),
+    ]);
+    const files = [...volumeMounts, ...etcMounts];
     const spec = buildSpec({
       record: rec,
       rootfs,
@@ -511,20 +524,12 @@ export class ContainerService {
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
     });
     if (!spec.process.env.some((e) => e.startsWith('HOME='))) spec.process.env.push(`HOME=${user.home}`);
-    const bundle = this.bundle(rec.id);
-    await rm(bundle, { recursive: true, force: true });
-    await mkdir(bundle, { recursive: true });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
-    await rm(join(this.exitDir, rec.id), { force: true });
-    await this.o.runtime.delete(rec.id);
     const live = this.liveOf(rec.id);
     this.armExit(rec.id);
     // The spool only bridges the time until the daemon ships it; conmon caps it at the log's
     // file size (at least 1 MiB) so a daemon that is down cannot let it fill the disk.
     const { maxSize } = this.logRotation(rec);
-    const shipper = this.shipperOf(rec);
-    await shipper.ship(); // whatever an earlier run left, before conmon starts a new spool
-    await rm(this.spoolPath(rec.id), { force: true });
     const pid = await this.o.runtime.spawnMonitor({
       id: rec.id,
       shortId: rec.id.slice(0, 12),
