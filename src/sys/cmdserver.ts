@@ -53,6 +53,7 @@ export class CommandServer {
   constructor(private readonly o: CommandServerOptions) {
     this.maxLanes = o.maxLanes ?? 8;
     this.idleMs = o.idleMs ?? 30_000;
+    rmSync(o.dir, { recursive: true, force: true }); // what a daemon that was killed left
     mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   }
 
