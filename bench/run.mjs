@@ -8,6 +8,7 @@
 // berth's own daemon (the client's cost). Reference figures measured elsewhere are printed
 // in their own table and never mixed with the figures measured here. Results go to
 // bench/results/latest.json. See bench/README.md.
+import { DockerEngine } from './dockerd.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +39,8 @@ const USAGE = `usage: node bench/run.mjs [options]   (as root)
   --ps-count N         containers present for the ps benchmark (default 200)
   --monitors N         running containers for the per-container monitor RSS (default 10)
   --no-anchors         measure berth only
+  --no-docker-engine   do not start an isolated Docker Engine (dockerd) as an anchor, even
+                       when it is installed
   --keep-env           keep NODE_EXTRA_CA_CERTS in the environment of the timed processes
                        (by default it is removed: it makes every node start parse a CA bundle)
   --no-snapshot        run bin/ and dist/ of the working tree in place; by default they are
@@ -46,7 +49,7 @@ const USAGE = `usage: node bench/run.mjs [options]   (as root)
 `;
 
 function parseOptions(argv) {
-  const o = { only: [...BENCHES], runs: 20, warmups: 2, rounds: 3, concurrency: 50, psCount: 200, monitors: 10, anchors: true, keepEnv: false, snapshot: true, json: join(REPO, 'bench', 'results', 'latest.json') };
+  const o = { only: [...BENCHES], runs: 20, warmups: 2, rounds: 3, concurrency: 50, psCount: 200, monitors: 10, anchors: true, dockerEngine: true, keepEnv: false, snapshot: true, json: join(REPO, 'bench', 'results', 'latest.json') };
   const int = (name, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, got ${v}`);
@@ -73,6 +76,7 @@ function parseOptions(argv) {
       case '--ps-count': o.psCount = int(flag, value()); break;
       case '--monitors': o.monitors = Math.max(1, int(flag, value())); break;
       case '--no-anchors': o.anchors = false; break;
+      case '--no-docker-engine': o.dockerEngine = false; break;
       case '--keep-env': o.keepEnv = true; break;
       case '--no-snapshot': o.snapshot = false; break;
       case '--json': o.json = resolve(value()); break;
@@ -349,6 +353,7 @@ class Bench {
   async cleanup() {
     if (!this.base) return;
     for (const c of children) c.kill('SIGKILL');
+    await this.engine?.stop().catch((e) => process.stderr.write(`Docker Engine clean-up: ${e.message}\n`));
     if (this.daemon && this.daemon.exitCode === null) {
       await this.removeAll().catch(() => undefined);
       this.daemon.kill('SIGTERM');
@@ -406,6 +411,7 @@ async function benchRunRm(b, o) {
     subjects['raw runc run (floor)'] = timed(() => b.runc(['run', '--bundle', bundle, `bench-rm-${seq++}`], { stdio: 'ignore' }));
     subjects['node -e 0 (Node start floor)'] = timed(() => exec(process.execPath, ['-e', '0'], { env: b.cleanEnv }));
     if (b.dockerCli) subjects['docker CLI → berth daemon'] = timed(() => b.docker(['run', '--rm', 'busybox', 'true']));
+    if (b.engine) subjects[b.engineLabel] = timed(() => b.engine.docker(['run', '--rm', 'busybox', 'true']));
   }
   const res = await interleaved(subjects, o.runs, o.warmups);
   const extras = { 'berth run --rm --network none': res['berth run --rm --network none'] };
@@ -451,6 +457,13 @@ async function benchRunDRm(b, o) {
         return run.ms + rmr.ms;
       };
     }
+    if (b.engine) {
+      subjects[b.engineLabel] = async () => {
+        const run = await b.engine.dockerOk(['run', '-d', 'busybox', 'sleep', '60']);
+        const rmr = await b.engine.dockerOk(['rm', '-f', run.stdout.trim()]);
+        return run.ms + rmr.ms;
+      };
+    }
   }
   const res = await interleaved(subjects, o.runs, o.warmups);
   const keep = (xs) => xs.slice(o.warmups);
@@ -468,6 +481,7 @@ async function benchConcurrent(b, o) {
   const rmRounds = [];
   const rawRounds = [];
   const dockerRounds = [];
+  const engineRounds = [];
   let rawBundles = [];
   if (o.anchors) rawBundles = await Promise.all(Array.from({ length: n }, (_, i) => b.rawBundle(`c${i}`, ['sleep', '60'])));
   for (let round = 0; round < o.rounds; round++) {
@@ -502,6 +516,15 @@ async function benchConcurrent(b, o) {
         await b.berth(['rm', '-f', ...dr.filter((r) => r.code === 0).map((r) => r.stdout.trim())]);
         if (dr.some((r) => r.code !== 0)) throw new Error(`docker run -d failed: ${dr.find((r) => r.code !== 0).stderr.trim()}`);
       }
+      if (b.engine) {
+        const et0 = performance.now();
+        const er = await Promise.all(Array.from({ length: n }, () => b.engine.docker(['run', '-d', 'busybox', 'sleep', '60'])));
+        engineRounds.push(performance.now() - et0);
+        const up = (await b.engine.dockerOk(['ps', '-q'])).stdout.split('\n').filter(Boolean).length;
+        await b.engine.removeAll();
+        if (er.some((r) => r.code !== 0)) throw new Error(`docker run -d (Docker Engine) failed: ${er.find((r) => r.code !== 0).stderr.trim()}`);
+        if (up !== n) throw new Error(`${up} Docker Engine containers running after ${n} concurrent starts`);
+      }
     }
   }
   const sec = (xs) => {
@@ -511,6 +534,7 @@ async function benchConcurrent(b, o) {
   const anchors = {};
   if (rawRounds.length) anchors[`raw runc run -d ×${n} (floor)`] = sec(rawRounds);
   if (dockerRounds.length) anchors[`docker CLI ×${n} → berth daemon`] = sec(dockerRounds);
+  if (engineRounds.length) anchors[`${b.engineLabel} ×${n}`] = sec(engineRounds);
   return { unit: 's', size: n, title: `run -d ×${n} concurrently, until all running`, berth: sec(berthRounds), anchors, extras: { [`berth rm -f of ${n} (one call)`]: sec(rmRounds) } };
 }
 
@@ -532,8 +556,14 @@ async function benchPs(b, o) {
   if (o.anchors) {
     subjects['node -e 0 (Node start floor)'] = timed(() => exec(process.execPath, ['-e', '0'], { env: b.cleanEnv }));
     if (b.dockerCli) subjects['docker CLI → berth daemon'] = async () => check(await b.docker(['ps', '-a']));
+    if (b.engine) {
+      const made = await pool(Array.from({ length: present }), 4, () => b.engine.docker(['create', 'busybox', 'true']));
+      if (made.some((r) => r.code !== 0)) throw new Error(`docker create (Docker Engine) failed: ${made.find((r) => r.code !== 0).stderr.trim()}`);
+      subjects[b.engineLabel] = async () => check(await b.engine.docker(['ps', '-a']));
+    }
   }
   const res = await interleaved(subjects, o.runs, o.warmups);
+  await b.engine?.removeAll();
   const rmStart = performance.now();
   await b.removeAll();
   const rmMs = performance.now() - rmStart;
@@ -571,6 +601,12 @@ async function benchRss(b, o) {
     child.kill('SIGKILL');
     children.delete(child);
     if (st) anchors['idle node process (Node floor)'] = { n: 1, median: mib(st.rssKb) };
+    if (b.engine) {
+      // After its share of the same workload, its containers gone, idle for as long.
+      await b.engine.removeAll();
+      const r = b.engine.rss();
+      if (r.dockerd !== undefined && r.containerd !== undefined) anchors[`${b.engineLabel}: dockerd + containerd`] = { n: 1, median: mib(r.dockerd + r.containerd) };
+    }
   }
   return {
     daemon: {
@@ -687,7 +723,7 @@ async function main() {
   const engines = [];
   for (const [name, bin] of [['Docker Engine', 'dockerd'], ['Podman', 'podman']]) {
     const path = await commandPath(bin);
-    engines.push({ name, binary: bin, path: path ?? null, status: path ? `installed at ${path} (not measured by this suite: it would need its own daemon/storage set up)` : 'not installed' });
+    engines.push({ name, binary: bin, path: path ?? null, status: path ? `installed at ${path} (not measured by this suite)` : 'not installed' });
   }
   const dockerPath = await commandPath('docker');
   const head = await exec('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
@@ -717,6 +753,17 @@ async function main() {
     process.stderr.write(`berth bench: ${o.only.join(', ')} (runs ${o.runs}, warm-ups ${o.warmups})\n`);
     await b.startDaemon();
     process.stderr.write(`daemon up (pid ${b.daemon.pid}, ${b.base})\n`);
+    const docker = engines.find((e) => e.binary === 'dockerd');
+    if (o.anchors && o.dockerEngine && docker.path && dockerPath) {
+      process.stderr.write('starting an isolated Docker Engine... ');
+      b.engine = new DockerEngine(join(b.base, 'docker'), exec, b.cleanEnv);
+      await b.engine.start(BUSYBOX_TAR);
+      b.engineLabel = `Docker Engine ${b.engine.version}`;
+      docker.status = `measured: dockerd ${b.engine.version}, isolated (own data root, socket and bridge; --iptables=false, no userland proxy), busybox imported from the same rootfs tar`;
+      process.stderr.write(`${b.engine.version}\n`);
+    } else if (docker.path) {
+      docker.status = `installed at ${docker.path}, not measured (${!o.anchors ? '--no-anchors' : !o.dockerEngine ? '--no-docker-engine' : 'no docker CLI'})`;
+    }
     await b.berthOk(['import', '--change', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox:latest']);
     b.rssAtStart = procStatus(b.daemon.pid);
     b.dockerCli = dockerPath !== undefined && o.anchors;
