@@ -3,7 +3,7 @@
 //
 // It leaves the host's firewall alone: `--iptables=false --ip-forward=false --ip-masq=false`,
 // so Docker still makes a namespace and a veth per container on its bridge (its usual start
-// path) but installs no NAT rules, and `--userland-proxy=false`. The bridge is one the bench
+// path) but installs no NAT rules; published ports answer through docker-proxy when asked for. The bridge is one the bench
 // creates (`-b`), on a /24 that overlaps no host route, and deletes again; a docker0 that
 // belongs to a real Docker on the machine is never touched.
 import { spawn } from 'node:child_process';
@@ -17,9 +17,12 @@ export class DockerEngine {
    * @param {string} base directory for everything of this engine (removed by stop())
    * @param {(cmd: string, args: string[], opts?: object) => Promise<{code: number, stdout: string, stderr: string, ms: number}>} exec
    * @param {NodeJS.ProcessEnv} env environment for the docker CLI (without DOCKER_HOST)
+   * @param {{ userlandProxy?: boolean }} opts userlandProxy: published ports through docker-proxy
+   *   (with --iptables=false the only way they answer); off by default
    */
-  constructor(base, exec, env) {
+  constructor(base, exec, env, opts = {}) {
     this.base = base;
+    this.userlandProxy = opts.userlandProxy === true;
     this.exec = exec;
     this.socket = join(base, 'docker.sock');
     this.env = { ...env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: join(base, 'config') };
@@ -51,7 +54,7 @@ export class DockerEngine {
         '--host', `unix://${this.socket}`,
         '--config-file', join(this.base, 'daemon.json'),
         '--bridge', this.bridge,
-        '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
+        '--iptables=false', '--ip-forward=false', '--ip-masq=false', `--userland-proxy=${this.userlandProxy}`,
       ],
       { stdio: ['ignore', fd, fd] },
     );

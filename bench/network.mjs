@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Networking benchmarks (as root): `node bench/network.mjs [--runs N]`.
-//  - net-start: `berth run -d --network benchnet -p PORT:80 busybox sleep 60` + `rm -f`,
+//  - net-start: `berth run -d --network benchnet -p PORT:80 busybox sleep 60` (timed; each
+//    container removed afterwards, untimed),
 //    against `run -d --network none` (the same start without networking) in the same run,
-//    and Docker's daemon when one is installed and running (`docker info` answers on its socket).
+//    and Docker's: the one running on /var/run/docker.sock, or else, when dockerd is installed,
+//    an isolated Docker Engine started for the run (bench/dockerd.mjs: own data root and bridge,
+//    host firewall untouched, published ports through docker-proxy).
 //  - dns: time per name lookup of a container name from inside a container (busybox nslookup,
 //    200 lookups in one shell loop), against the same loop starting `busybox true` (no DNS).
 // Prints medians; figures measured elsewhere are labelled as such.
@@ -13,6 +16,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DockerEngine } from './dockerd.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BERTH = join(REPO, 'bin', 'berth');
@@ -88,12 +92,30 @@ async function main() {
     const withNet = await startCycle(env, b, ['run', '-d', '--network', 'benchnet', '-p', '18765:80', 'busybox', 'sleep', '60']);
     const bridgeNoPort = await startCycle(env, b, ['run', '-d', '--network', 'benchnet', 'busybox', 'sleep', '60']);
     const noNet = await startCycle(env, b, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '60']);
-    let docker = 'not measured: no Docker engine running on /var/run/docker.sock';
+    let docker = 'not measured: no Docker engine running on /var/run/docker.sock and dockerd not installed';
+    let dockerMs;
+    const dockerCycle = async (denv, what) => {
+      await must('docker', ['network', 'create', 'benchnet'], denv);
+      try {
+        dockerMs = await startCycle(denv, ['docker'], ['run', '-d', '--network', 'benchnet', '-p', '18766:80', 'busybox', 'sleep', '60']);
+        docker = `${dockerMs.toFixed(1)} ms (${what})`;
+      } finally {
+        await exec('docker', ['network', 'rm', 'benchnet'], denv);
+      }
+    };
     if (existsSync('/var/run/docker.sock') && (await ping('/var/run/docker.sock'))) {
-      const denv = { ...process.env, DOCKER_HOST: 'unix:///var/run/docker.sock' };
-      await exec('docker', ['network', 'create', 'benchnet'], denv);
-      docker = `${(await startCycle(denv, ['docker'], ['run', '-d', '--network', 'benchnet', '-p', '18766:80', 'busybox', 'sleep', '60'])).toFixed(1)} ms`;
-      await exec('docker', ['network', 'rm', 'benchnet'], denv);
+      await dockerCycle({ ...process.env, DOCKER_HOST: 'unix:///var/run/docker.sock' }, 'the Docker running on this machine');
+    } else if ((await exec('sh', ['-c', 'command -v dockerd'], process.env)).code === 0) {
+      const engine = new DockerEngine(join(base, 'docker'), async (cmd, args, opts = {}) => {
+        const r = await exec(cmd, args, opts.env ?? process.env);
+        return { code: r.code, stdout: r.out, stderr: r.err };
+      }, process.env, { userlandProxy: true });
+      try {
+        await engine.start(BUSYBOX_TAR);
+        await dockerCycle(engine.env, `Docker Engine ${engine.version}, isolated, docker-proxy`);
+      } finally {
+        await engine.stop();
+      }
     }
 
     // DNS: 200 lookups in one loop; the same loop with an IP literal is the floor (process starts).
@@ -110,11 +132,12 @@ async function main() {
     await must(process.execPath, [BERTH, 'rm', '-f', web], env);
 
     const rows = [
-      ['run -d + rm -f, user network + 1 published port', `${withNet.toFixed(1)} ms`],
-      ['run -d + rm -f, user network, no port', `${bridgeNoPort.toFixed(1)} ms`],
-      ['run -d + rm -f, --network none (no networking)', `${noNet.toFixed(1)} ms`],
+      ['run -d, user network + 1 published port', `${withNet.toFixed(1)} ms`],
+      ['run -d, user network, no port', `${bridgeNoPort.toFixed(1)} ms`],
+      ['run -d, --network none (no networking)', `${noNet.toFixed(1)} ms`],
       ['networking cost (port − none)', `${(withNet - noNet).toFixed(1)} ms`],
-      ['Docker, user network + 1 published port', docker],
+      ['Docker run -d, user network + 1 published port', docker],
+      ...(dockerMs !== undefined ? [['berth / Docker (run -d, user network + 1 published port)', `${(withNet / dockerMs).toFixed(2)}×`]] : []),
       ['nslookup of a container name, per lookup', `${perName.toFixed(2)} ms`],
       ['a busybox applet start (no DNS), per run', `${perLiteral.toFixed(2)} ms`],
       ['DNS lookup (nslookup − applet start)', `${(perName - perLiteral).toFixed(2)} ms`],
