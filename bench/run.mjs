@@ -311,8 +311,13 @@ class Bench {
 
   // ---- raw runc (the floor) --------------------------------------------------------------
 
-  async setupRaw() {
-    if (this.raw) return this.raw;
+  /** The unpacked busybox rootfs and a runc spec, made once (concurrent callers share it). */
+  setupRaw() {
+    this.rawReady ??= this.makeRaw();
+    return this.rawReady;
+  }
+
+  async makeRaw() {
     const dir = join(this.base, 'raw');
     const lower = join(dir, 'lower');
     const tpl = join(dir, 'template');
