@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,10 +46,23 @@ describe('CommandServer', () => {
     await expect(server.run('berth-no-such-program', [], { allowFailure: true })).rejects.toThrow('spawn berth-no-such-program ENOENT');
   });
 
-  it('runs more commands than lanes, each with its own result, and leaves no files', async () => {
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => server.run('sh', ['-c', `sleep 0.0${i % 3}; echo ${i}`])));
-    expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
-    expect(await readdir(join(dir, 'cmd'))).toEqual([]);
+  it('runs more commands than lanes, each with its own result and input, in the lanes\' files only', async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => server.run('sh', ['-c', `sleep 0.0${i % 3}; cat; echo ${i} >&2`], { input: `in${i}\n` })));
+    expect(results.map((r) => [r.stdout, r.stderr])).toEqual(Array.from({ length: 12 }, (_, i) => [`in${i}\n`, `${i}\n`]));
+    expect((await readdir(join(dir, 'cmd'))).sort()).toEqual(['lane-1.err', 'lane-1.in', 'lane-1.out', 'lane-2.err', 'lane-2.in', 'lane-2.out']);
+    // A command without input or output gets none of an earlier one's.
+    expect(await server.run('true', [])).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('a lane that idles ends and takes its files along; close removes the directory', async () => {
+    const quick = new CommandServer({ dir: join(dir, 'quick'), maxLanes: 1, idleMs: 50 });
+    expect((await quick.run('echo', ['x'])).stdout).toBe('x\n');
+    expect((await readdir(join(dir, 'quick'))).length).toBe(2);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await readdir(join(dir, 'quick'))).toEqual([]);
+    expect((await quick.run('echo', ['y'])).stdout).toBe('y\n');
+    quick.close();
+    expect(existsSync(join(dir, 'quick'))).toBe(false);
   });
 
   it('a lane that dies fails its command and the next command gets a new lane', async () => {

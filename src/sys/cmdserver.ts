@@ -1,9 +1,8 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { Internal } from '../core/errors.js';
+import { Internal, errorMessage } from '../core/errors.js';
 import type { CommandResult, RunOptions } from './exec.js';
 
 /**
@@ -14,8 +13,9 @@ import type { CommandResult, RunOptions } from './exec.js';
  * when fifty containers start at once on two busy cores (measured; bench/README.md). A shell
  * of a few hundred kilobytes forks in a fraction of that, on its own time, while the daemon
  * goes on serving. Each lane runs one command at a time: the daemon writes one line —
- * the quoted argv, stdin and stdout/stderr redirected to files in `dir` (a tmpfs under the
- * exec root) and an `echo` of the exit status — and reads the status line back. Lanes are
+ * the quoted argv, stdin and stdout/stderr redirected to the lane's own files in `dir` (under
+ * the exec root, a tmpfs) and an `echo` of the exit status — reads the status line back,
+ * then the output files. Lanes are
  * started on demand up to `maxLanes` and end after `idleMs` without work.
  */
 export interface CommandServerOptions {
@@ -30,13 +30,17 @@ export interface CommandServerOptions {
 
 interface Job {
   n: number;
-  line: string;
-  resolve: (r: { code: number }) => void;
+  /** The quoted command, without redirections. */
+  body: string;
+  input?: string | Buffer;
+  resolve: (r: { code: number; stdout: string; stderr: string }) => void;
   reject: (e: Error) => void;
 }
 
 interface Lane {
   proc: ChildProcessByStdio<Writable, Readable, null>;
+  /** The lane's own input and output files, rewritten by each of its commands. */
+  files: { in: string; out: string; err: string };
   busy?: Job;
   buf: string;
   idleTimer?: NodeJS.Timeout;
@@ -46,6 +50,7 @@ export class CommandServer {
   private readonly lanes = new Set<Lane>();
   private readonly queue: Job[] = [];
   private seq = 0;
+  private laneSeq = 0;
   private closed = false;
   private readonly maxLanes: number;
   private readonly idleMs: number;
@@ -59,28 +64,24 @@ export class CommandServer {
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     if (this.closed) throw new Internal(`${cmd}: the command server is closed`);
-    const n = ++this.seq;
-    const base = join(this.o.dir, String(n));
-    const files = { in: `${base}.in`, out: `${base}.out`, err: `${base}.err` };
-    if (opts.input !== undefined) await writeFile(files.in, opts.input);
     const argv = [cmd, ...args].map(shellQuote).join(' ');
-    const body = opts.cwd !== undefined ? `(cd ${shellQuote(opts.cwd)} && exec ${argv})` : argv;
-    const stdin = opts.input !== undefined ? shellQuote(files.in) : '/dev/null';
-    const line = `${body} <${stdin} >${shellQuote(files.out)} 2>${shellQuote(files.err)}; echo "@ ${n} $?"\n`;
     const t0 = performance.now();
     try {
-      const { code } = await new Promise<{ code: number }>((resolve, reject) => {
-        this.queue.push({ n, line, resolve, reject });
+      const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+        this.queue.push({
+          n: ++this.seq,
+          body: opts.cwd !== undefined ? `(cd ${shellQuote(opts.cwd)} && exec ${argv})` : argv,
+          ...(opts.input !== undefined ? { input: opts.input } : {}),
+          resolve,
+          reject,
+        });
         this.pump();
       });
-      const [stdout, stderr] = await Promise.all([readFile(files.out, 'utf8').catch(() => ''), readFile(files.err, 'utf8').catch(() => '')]);
       // 127: the shell could not find the program, as spawn's ENOENT.
       if (code === 127 && stderr.includes(`: ${cmd}: not found`)) throw new Internal(`${cmd}: spawn ${cmd} ENOENT`);
-      const result = { code, stdout, stderr };
       if (code !== 0 && opts.allowFailure !== true) throw new Internal(`${cmd} ${args.join(' ')}: ${stderr.trim() || `exit status ${code}`}`);
-      return result;
+      return { code, stdout, stderr };
     } finally {
-      await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
       this.o.trace?.(`${cmd} ${args.slice(0, 4).join(' ')}`, t0, performance.now());
     }
   }
@@ -104,13 +105,26 @@ export class CommandServer {
       if (lane.idleTimer) clearTimeout(lane.idleTimer);
       delete lane.idleTimer;
       lane.busy = job;
-      lane.proc.stdin.write(job.line);
+      const f = lane.files;
+      let stdin = '/dev/null';
+      if (job.input !== undefined) {
+        try {
+          writeFileSync(f.in, job.input); // small (ip -batch, iptables-restore input), on the exec root
+        } catch (e) {
+          delete lane.busy;
+          job.reject(new Internal(`command input: ${errorMessage(e)}`));
+          continue;
+        }
+        stdin = shellQuote(f.in);
+      }
+      lane.proc.stdin.write(`${job.body} <${stdin} >${shellQuote(f.out)} 2>${shellQuote(f.err)}; echo "@ ${job.n} $?"\n`);
     }
   }
 
   private startLane(): Lane {
     const proc = spawn(this.o.shell ?? '/bin/sh', [], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const lane: Lane = { proc, buf: '' };
+    const base = join(this.o.dir, `lane-${++this.laneSeq}`);
+    const lane: Lane = { proc, buf: '', files: { in: `${base}.in`, out: `${base}.out`, err: `${base}.err` } };
     this.lanes.add(lane);
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (d: string) => {
@@ -122,7 +136,8 @@ export class CommandServer {
         const job = lane.busy;
         if (!m || job === undefined || Number(m[1]) !== job.n) continue;
         delete lane.busy;
-        job.resolve({ code: Number(m[2]) });
+        // Small files on the exec root, just written: read at once rather than through the thread pool.
+        job.resolve({ code: Number(m[2]), stdout: readOr(lane.files.out), stderr: readOr(lane.files.err) });
         lane.idleTimer = setTimeout(() => this.endLane(lane), this.idleMs).unref();
       }
       this.pump();
@@ -144,6 +159,15 @@ export class CommandServer {
     if (lane.idleTimer) clearTimeout(lane.idleTimer);
     lane.busy?.reject(new Internal('the command server is closed'));
     lane.proc.stdin.end();
+    for (const f of Object.values(lane.files)) rmSync(f, { force: true });
+  }
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 
