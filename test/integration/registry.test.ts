@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_TYPES } from '../../src/core/oci.js';
+import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../src/core/oci.js';
 import { makeTar } from '../../src/engine/layers/test-helpers.js';
 import { FakeRegistry } from '../fake-registry.js';
 import { background, inspectField, loadBusybox, REPO, rootSkipReason, rootTestsEnabled, sleep, startDaemon, type CmdResult, type TestDaemon } from '../harness.js';
@@ -64,8 +64,37 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
     const digest = (m as RegExpExecArray)[1] as string;
     expect(push.stdout).toBe(`The push refers to repository [${reg.host}/lib/busybox]\n${layerId()}: Preparing\n${layerId()}: Pushed\n1: digest: ${digest} size: ${(m as RegExpExecArray)[2]}\n`);
     expect((await api.getManifest('lib/busybox', '1')).digest).toBe(digest);
-    // Again: the registry has the layer.
+    // busybox was imported: its layer is stored as a plain tar. It went out gzip-compressed,
+    // named in a Docker schema 2 manifest, while the config's diff_ids stay the tar's digest.
+    const diffId = inspectField(d, 'busybox', '{{index .RootFS.Layers 0}}');
+    const pushed = await api.getManifest('lib/busybox', '1');
+    expect(pushed.mediaType).toBe(MEDIA_TYPES.dockerManifest);
+    const manifest = JSON.parse(pushed.body.toString()) as Manifest;
+    expect(manifest.config.mediaType).toBe(MEDIA_TYPES.dockerConfig);
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual([MEDIA_TYPES.dockerLayerGzip]);
+    const layer = manifest.layers[0] as Descriptor;
+    expect(layer.digest).not.toBe(diffId);
+    const blob = await api.getBlob('lib/busybox', layer.digest);
+    expect(sha256(blob)).toBe(layer.digest);
+    expect(blob.length).toBe(layer.size);
+    expect([...blob.subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    expect(sha256(gunzipSync(blob))).toBe(diffId);
+    expect(blob.length).toBeLessThan((await stat(join(d.root, 'content', 'blobs', 'sha256', diffId.slice(7)))).size);
+    expect((JSON.parse((await api.getBlob('lib/busybox', manifest.config.digest)).toString()) as ImageConfig).rootfs.diff_ids).toEqual([diffId]);
+    // The store remembers diffID → gzip blob, and keeps the blob.
+    const variantFile = join(d.root, 'image', 'compressed', `${diffId.slice(7)}.json`);
+    const gzFile = join(d.root, 'content', 'blobs', 'sha256', layer.digest.slice(7));
+    expect(JSON.parse(await readFile(variantFile, 'utf8'))).toEqual({ diffId, digest: layer.digest, size: layer.size, mediaType: MEDIA_TYPES.ociLayerGzip });
+    const stamp = async () => (await Promise.all([stat(variantFile), stat(gzFile)])).map((s) => `${s.ino}:${s.mtimeMs}`);
+    const written = await stamp();
+    // Again: the registry has the layer, and nothing is compressed again.
     expect(d.berth(['push', name]).stdout).toContain(`${layerId()}: Layer already exists\n`);
+    // Into another repository of the registry: the gzip blob is mounted, the manifest is the same.
+    expect(d.berth(['tag', 'busybox', `${reg.host}/team/local:1`]).code).toBe(0);
+    const copy = d.berth(['push', `${reg.host}/team/local:1`]);
+    expect(copy.stdout).toContain(`${layerId()}: Mounted from lib/busybox\n`);
+    expect(copy.stdout).toContain(`1: digest: ${digest} `);
+    expect(await stamp()).toEqual(written);
 
     expect(d.berth(['rmi', name]).code).toBe(0);
     const pull = d.berth(['pull', name]);
@@ -81,7 +110,7 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
       ].join('\n'),
     );
     expect(inspectField(d, name, '{{.Id}}')).toBe(busyboxId);
-    expect(inspectField(d, name, '{{json .RepoDigests}}')).toBe(JSON.stringify([`${reg.host}/lib/busybox@${digest}`]));
+    expect(inspectField(d, name, '{{json .RepoDigests}}')).toBe(JSON.stringify([`${reg.host}/lib/busybox@${digest}`, `${reg.host}/team/local@${digest}`]));
     expect(d.berth(['run', '--rm', name, 'echo', 'pulled'])).toMatchObject({ code: 0, stdout: 'pulled\n' });
   });
 
@@ -121,6 +150,9 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
         ),
       );
       expect(d2.docker(['pull', name]).stdout).toContain(`Status: Image is up to date for ${name}\n`);
+      // The layer came gzip-compressed and unpacked to the tar berth pushed.
+      expect(inspectField(d2, name, '{{json .RootFS.Layers}}')).toBe(inspectField(d, 'busybox', '{{json .RootFS.Layers}}'));
+      expect(inspectField(d2, name, '{{.Id}}')).toBe(busyboxId);
       // push under a new name of the same registry: the layer is mounted, not uploaded.
       expect(d2.docker(['tag', name, `${reg.host}/team/box:7`]).code).toBe(0);
       const push = d2.docker(['push', `${reg.host}/team/box:7`]);

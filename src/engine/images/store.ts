@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { Conflict, InvalidArgument, NotFound } from '../../core/errors.js';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../core/oci.js';
 import { familiarName, formatReference, parseReference, withDefaultTag } from '../../core/reference.js';
@@ -9,6 +12,7 @@ import { unpackLayer } from '../layers/index.js';
 import { chainIds, type OverlaySnapshotter } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { Mutex } from '../util/mutex.js';
+import { CompressedLayers, type CompressedVariant } from './compressed.js';
 
 /**
  * The image store: image records keyed by config digest (the image ID), a reference index
@@ -25,6 +29,11 @@ export interface ImageRecord {
   parent?: string;
   lastTagTime?: string;
   size: number;
+  /**
+   * The manifest came from a registry (a pull): a push sends it unchanged, so the image keeps
+   * its digest. Without it, a push compresses the layers stored uncompressed.
+   */
+  manifestFromRegistry?: boolean;
 }
 
 export interface Image {
@@ -48,6 +57,9 @@ export class ImageStore {
   private refs: Record<string, string> = {};
   private readonly refsLock = new Mutex();
   private records = new Map<string, ImageRecord>();
+  /** Gzip variants of layers stored uncompressed, made by pushes (diffID → blob). */
+  readonly compressed: CompressedLayers;
+  private readonly compressing = new Map<string, Promise<{ variant: CompressedVariant; made: boolean }>>();
 
   constructor(
     root: string,
@@ -57,10 +69,12 @@ export class ImageStore {
   ) {
     this.recordsDir = join(root, 'images');
     this.refsPath = join(root, 'refs.json');
+    this.compressed = new CompressedLayers(join(root, 'compressed'));
   }
 
   async init(): Promise<void> {
     await mkdir(this.recordsDir, { recursive: true });
+    await this.compressed.init();
     this.refs = (await readJsonIfExists<Record<string, string>>(this.refsPath)) ?? {};
     for (const name of await readdir(this.recordsDir)) {
       if (!name.endsWith('.json')) continue;
@@ -143,7 +157,7 @@ export class ImageStore {
   async createImage(
     config: ImageConfig,
     layers: Descriptor[],
-    opts: { parent?: string; manifest?: Buffer; configBytes?: Buffer } = {},
+    opts: { parent?: string; manifest?: Buffer; configBytes?: Buffer; fromRegistry?: boolean } = {},
   ): Promise<ImageRecord> {
     // The image ID is the digest of the exact config bytes: keep them when they came from outside.
     const configBuf = opts.configBytes ?? Buffer.from(JSON.stringify(config));
@@ -173,10 +187,45 @@ export class ImageStore {
       repoDigests: [],
       size,
       ...(opts.parent !== undefined ? { parent: opts.parent } : {}),
+      ...(opts.fromRegistry === true && opts.manifest !== undefined ? { manifestFromRegistry: true } : {}),
     };
     await writeJsonAtomic(join(this.recordsDir, `${id.slice(7)}.json`), record);
     this.records.set(id, record);
     return record;
+  }
+
+  /**
+   * The gzip variant of a layer stored uncompressed (its blob is the tar, `diffId` its
+   * digest): the one made before when its blob is still in the content store, else made now
+   * and recorded; `made` says which. Making it streams the tar from the content store through
+   * gzip back into the content store's ingest area, hashing while it writes; the blob is
+   * committed (verified, fsynced, renamed) before the variant names it, and the tar read is
+   * checked against `diffId` on the way. Concurrent requests for a layer share one compression.
+   */
+  compressedLayer(diffId: string): Promise<{ variant: CompressedVariant; made: boolean }> {
+    const running = this.compressing.get(diffId);
+    if (running !== undefined) return running.then(({ variant }) => ({ variant, made: false }));
+    const work = (async () => {
+      const known = this.compressed.get(diffId);
+      if (known !== undefined && (await this.content.has(known.digest)) && (await this.content.size(known.digest)) === known.size) return { variant: known, made: false };
+      if (!(await this.content.has(diffId))) throw new NotFound(`layer ${diffId}: its uncompressed blob is not in the content store`);
+      const gzip = createGzip();
+      const feeding = pipeline(this.content.stream(diffId), verifyingDigest(diffId), gzip);
+      // Both settle before anything is decided, so a failed write has removed its temp file.
+      const [written, fed] = await Promise.allSettled([this.content.ingest(gzip), feeding]);
+      if (fed.status === 'rejected') throw fed.reason;
+      if (written.status === 'rejected') throw written.reason;
+      const { digest, size } = written.value;
+      const variant: CompressedVariant = { diffId, digest, size, mediaType: MEDIA_TYPES.ociLayerGzip };
+      await this.compressed.record(variant);
+      return { variant, made: true };
+    })();
+    this.compressing.set(diffId, work);
+    const clear = () => {
+      if (this.compressing.get(diffId) === work) this.compressing.delete(diffId);
+    };
+    work.then(clear, clear);
+    return work;
   }
 
   async config(id: string): Promise<ImageConfig> {
@@ -337,11 +386,18 @@ export class ImageStore {
   async gc(keepChains: Iterable<string>): Promise<number> {
     const chains = new Set(keepChains);
     const blobs = new Set<string>();
+    const diffIds = new Set<string>();
     for (const r of this.records.values()) {
       for (const c of chainIds(r.diffIds)) chains.add(c);
       blobs.add(r.id);
       blobs.add(r.manifestDigest);
       for (const l of r.layers) blobs.add(l.digest);
+      for (const d of r.diffIds) diffIds.add(d);
+    }
+    // A layer's compressed variant stays while an image has the layer; then it goes too.
+    for (const v of this.compressed.list()) {
+      if (diffIds.has(v.diffId) || this.compressing.has(v.diffId)) blobs.add(v.digest);
+      else await this.compressed.forget(v.diffId);
     }
     let reclaimed = 0;
     for (const s of await this.snapshots.list()) {
@@ -359,6 +415,19 @@ export class ImageStore {
   isDangling(id: string): boolean {
     return this.repoTags(id).length === 0;
   }
+}
+
+/** Passes a layer's tar through, throwing at its end when the tar is not `diffId` (a damaged blob). */
+function verifyingDigest(diffId: string): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+  return async function* (source) {
+    const hash = createHash('sha256');
+    for await (const chunk of source) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== diffId) throw new InvalidArgument(`layer ${diffId} is damaged in the content store: its blob hashes to ${got}`);
+  };
 }
 
 /** `name@sha256:…` (no tag) as repoDigests store it (`docker.io/library/name@sha256:…`); undefined otherwise. */

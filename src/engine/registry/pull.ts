@@ -200,7 +200,7 @@ class Puller {
     if (existing === undefined || !(await this.layersPresent(diffIds, manifest.layers))) {
       existing = undefined;
       await this.pullLayers(manifest, diffIds, endpoint);
-      await images.createImage(config, manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), { configBytes, manifest: manifestBytes });
+      await images.createImage(config, manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), { configBytes, manifest: manifestBytes, fromRegistry: true });
     }
     const repoDigest = `${this.ref.repository}@${topDigest}`;
     await images.addRepoDigest(id, repoDigest);

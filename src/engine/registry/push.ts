@@ -2,13 +2,16 @@
  * `push`: for each layer (a daemon-wide limit on uploads at once) a HEAD to see whether the
  * repository has it, a cross-repository mount from a repository of the same registry known
  * to have it, or an upload (POST, then PATCH and PUT ?digest=, or one monolithic PUT); then
- * the config and the manifest. The stored manifest is pushed as it is when it describes the
- * image, so a pulled image keeps its digest.
+ * the config and the manifest. A pulled image is pushed with its manifest unchanged, so it
+ * keeps its digest; otherwise layers stored uncompressed are sent as their gzip variant
+ * (made once, kept in the content store: see ImageStore.compressedLayer) and the manifest
+ * names the compressed blobs, while the config's diff_ids stay the tars' digests.
  */
 import { createReadStream } from 'node:fs';
 import { InvalidArgument, NotFound } from '../../core/errors.js';
 import { MEDIA_TYPES, type Descriptor, type Manifest } from '../../core/oci.js';
 import { familiarName, parseReference, type Reference } from '../../core/reference.js';
+import { gzipLayerMediaType } from '../images/compressed.js';
 import type { ImageRecord, ImageStore } from '../images/store.js';
 import type { Credentials } from './auth.js';
 import { RegistryClient, type TokenCache } from './client.js';
@@ -98,22 +101,35 @@ function familiarTag(repository: string, tag: string): string {
 async function pushImage(deps: PushDeps, client: RegistryClient, ref: Reference, tag: string, rec: ImageRecord, opts: PushOptions): Promise<PushResult> {
   const { images } = deps;
   const configBytes = await images.content.read(rec.id);
-  const { bytes: manifestBytes, mediaType } = await manifestFor(images, rec, configBytes);
-  const manifest = JSON.parse(manifestBytes.toString()) as Manifest;
+  const stored = await storedManifest(images, rec);
   const throttle = new Throttle();
   const emit = opts.progress;
+  // What each layer's blob is: the manifest's when it is pushed unchanged, else the stored
+  // blob, or the gzip variant of a layer stored uncompressed (made when its upload starts).
+  const layers: LayerPlan[] = (stored?.manifest.layers ?? rec.layers).map((l, i) => ({
+    stored: l,
+    diffId: rec.diffIds[i] ?? l.digest,
+    compress: stored === undefined && l.digest === rec.diffIds[i],
+  }));
   // Docker lists the layers top first; its IDs are the layers' diffIDs.
-  const order = manifest.layers.map((l, i) => ({ l, id: shortId(rec.diffIds[i] ?? l.digest) })).reverse();
+  const order = layers.map((l) => ({ l, id: shortId(l.diffId) })).reverse();
   const seen = new Set<string>();
-  const unique = order.filter((o) => (seen.has(o.l.digest) ? false : (seen.add(o.l.digest), true)));
+  const unique = order.filter((o) => (seen.has(o.l.stored.digest) ? false : (seen.add(o.l.stored.digest), true)));
   for (const o of unique) emit(statusMessage('Preparing', o.id));
   const abort = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+  const sent = new Map<string, Descriptor>();
   const uploads = unique.map(async (o) => {
     if (deps.uploads.busy) emit(statusMessage('Waiting', o.id));
     const release = await deps.uploads.acquire(signal);
     try {
-      await pushBlob(deps, client, ref, o.l, o.id, signal, (m) => emit(m), throttle);
+      let desc = o.l.stored;
+      if (o.l.compress) {
+        const { variant } = await images.compressedLayer(o.l.diffId);
+        desc = { mediaType: variant.mediaType, digest: variant.digest, size: variant.size };
+      }
+      sent.set(o.l.stored.digest, desc);
+      await pushBlob(deps, client, ref, desc, o.id, signal, (m) => emit(m), throttle);
     } finally {
       release();
     }
@@ -124,6 +140,13 @@ async function pushImage(deps: PushDeps, client: RegistryClient, ref: Reference,
   })));
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
+  const { bytes: manifestBytes, mediaType } =
+    stored ??
+    pushManifest(
+      { digest: rec.id, size: configBytes.length },
+      layers.map((l) => ({ descriptor: sent.get(l.stored.digest) ?? l.stored, compressedByBerth: l.compress })),
+    );
+  const manifest = JSON.parse(manifestBytes.toString()) as Manifest;
   // The config, quietly (Docker shows no line for it).
   await pushBlob(deps, client, ref, manifest.config, undefined, signal, () => undefined, throttle);
   const digest = await client.putManifest(tag, mediaType, manifestBytes);
@@ -131,6 +154,14 @@ async function pushImage(deps: PushDeps, client: RegistryClient, ref: Reference,
   emit({ status: `${tag}: digest: ${digest} size: ${manifestBytes.length}` });
   emit({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: manifestBytes.length } });
   return { tag, digest, size: manifestBytes.length };
+}
+
+interface LayerPlan {
+  /** The layer's blob in the content store. */
+  stored: Descriptor;
+  diffId: string;
+  /** Stored uncompressed and pushed as its gzip variant. */
+  compress: boolean;
 }
 
 async function pushBlob(
@@ -186,7 +217,9 @@ async function pushBlob(
 function mountSources(images: ImageStore, ref: Reference, digest: string): string[] {
   const out: string[] = [];
   for (const rec of images.list()) {
-    if (!rec.layers.some((l) => l.digest === digest)) continue;
+    // The blob is the image's layer, or the gzip variant berth made of one of its layers.
+    const variant = images.compressed.byDigest(digest);
+    if (!rec.layers.some((l) => l.digest === digest) && (variant === undefined || !rec.diffIds.includes(variant.diffId))) continue;
     for (const rd of rec.repoDigests) {
       const repo = rd.slice(0, rd.indexOf('@'));
       let r: Reference;
@@ -202,33 +235,54 @@ function mountSources(images: ImageStore, ref: Reference, digest: string): strin
 }
 
 /**
- * The manifest to push: the stored one when it describes exactly this image (config and
- * layer blobs), else a new one: Docker schema 2 when every layer has a Docker media type,
- * OCI otherwise.
+ * The stored manifest when a push sends it unchanged: it describes exactly this image
+ * (config and layer blobs), and it came from a registry (a pulled image keeps its digest) or
+ * none of its layers is stored uncompressed. Otherwise the push builds one ({@link pushManifest}).
  */
-export async function manifestFor(images: ImageStore, rec: ImageRecord, configBytes: Buffer): Promise<{ bytes: Buffer; mediaType: string }> {
+export async function storedManifest(images: ImageStore, rec: ImageRecord): Promise<{ bytes: Buffer; mediaType: string; manifest: Manifest } | undefined> {
+  let bytes: Buffer;
+  let m: Partial<Manifest>;
   try {
-    const bytes = await images.content.read(rec.manifestDigest);
-    const m = JSON.parse(bytes.toString()) as Partial<Manifest>;
-    const mediaType = m.mediaType ?? MEDIA_TYPES.ociManifest;
-    if (
-      (mediaType === MEDIA_TYPES.ociManifest || mediaType === MEDIA_TYPES.dockerManifest) &&
-      m.config?.digest === rec.id &&
-      Array.isArray(m.layers) &&
-      m.layers.length === rec.layers.length &&
-      m.layers.every((l, i) => l.digest === rec.layers[i]?.digest)
-    ) {
-      return { bytes, mediaType };
-    }
+    bytes = await images.content.read(rec.manifestDigest);
+    m = JSON.parse(bytes.toString()) as Partial<Manifest>;
   } catch {
-    // no usable stored manifest: build one
+    return undefined; // no usable stored manifest: build one
   }
-  const docker = rec.layers.length > 0 && rec.layers.every((l) => l.mediaType.startsWith('application/vnd.docker.'));
+  const mediaType = m.mediaType ?? MEDIA_TYPES.ociManifest;
+  const describes =
+    (mediaType === MEDIA_TYPES.ociManifest || mediaType === MEDIA_TYPES.dockerManifest) &&
+    m.config?.digest === rec.id &&
+    Array.isArray(m.layers) &&
+    m.layers.length === rec.layers.length &&
+    m.layers.every((l, i) => l.digest === rec.layers[i]?.digest);
+  if (!describes) return undefined;
+  // Records from before berth marked pulled manifests: a repo digest naming this manifest says so.
+  const fromRegistry = rec.manifestFromRegistry === true || rec.repoDigests.some((rd) => rd.endsWith(`@${rec.manifestDigest}`));
+  const uncompressed = rec.layers.some((l, i) => l.digest === rec.diffIds[i]);
+  if (!fromRegistry && uncompressed) return undefined;
+  return { bytes, mediaType, manifest: m as Manifest };
+}
+
+/**
+ * The manifest a push builds: Docker schema 2 (what `docker push` sends) when every layer
+ * not compressed by berth has a Docker media type, OCI otherwise; the layers berth
+ * compressed get the family's gzip media type, the others keep theirs.
+ */
+export function pushManifest(
+  config: { digest: string; size: number },
+  layers: readonly { descriptor: Descriptor; compressedByBerth: boolean }[],
+): { bytes: Buffer; mediaType: string } {
+  const docker = layers.length > 0 && layers.every((l) => l.compressedByBerth || l.descriptor.mediaType.startsWith('application/vnd.docker.'));
+  const mediaType = docker ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest;
   const m = {
     schemaVersion: 2,
-    mediaType: docker ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest,
-    config: { mediaType: docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig, digest: rec.id, size: configBytes.length },
-    layers: rec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    mediaType,
+    config: { mediaType: docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig, digest: config.digest, size: config.size },
+    layers: layers.map((l) => ({
+      mediaType: l.compressedByBerth ? gzipLayerMediaType(mediaType) : l.descriptor.mediaType,
+      digest: l.descriptor.digest,
+      size: l.descriptor.size,
+    })),
   };
-  return { bytes: Buffer.from(JSON.stringify(m)), mediaType: m.mediaType };
+  return { bytes: Buffer.from(JSON.stringify(m)), mediaType };
 }

@@ -9,17 +9,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeRegistry } from '../../../test/fake-registry.js';
-import { MEDIA_TYPES, type ImageConfig } from '../../core/oci.js';
+import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../core/oci.js';
 import { parseReference } from '../../core/reference.js';
 import { LocalContentStore } from '../content/store.js';
+import { importRootfs } from '../images/import.js';
 import { ImageStore } from '../images/store.js';
 import { makeTar } from '../layers/test-helpers.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { defaultRegistryConfig, registryConfigFromJson } from './config.js';
 import type { ProgressMessage } from './progress.js';
+import { pushManifest } from './push.js';
 import { RegistryService } from './service.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -435,5 +438,157 @@ describe('push', () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+describe('push of layers stored uncompressed', () => {
+  /** A local image of one uncompressed layer (what import makes). */
+  async function localImage(body: string, tag: string): Promise<{ id: string; diffId: string }> {
+    const tar = await makeTar([{ header: { name: 'hello', mode: 0o644, mtime: new Date(0) }, body }]);
+    const id = await importRootfs(images, Readable.from([tar]), { tag });
+    return { id, diffId: sha(tar) };
+  }
+
+  it('sends a gzip blob, names it in a Docker manifest, keeps the diffIDs, and never compresses a layer twice', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const { id, diffId } = await localImage('x'.repeat(20_000), `${reg.host}/local/app:v1`);
+    expect(images.resolve(id).layers[0]?.digest).toBe(diffId); // stored as the tar
+    const ingest = vi.spyOn(images.content, 'ingest');
+    const p = collect();
+    const [first] = await service().push(parseReference(`${reg.host}/local/app:v1`), { progress: p.sink });
+    expect(ingest).toHaveBeenCalledTimes(1);
+    expect(p.lines()).toEqual([`The push refers to repository [${reg.host}/local/app]`, `${diffId.slice(7, 19)}: Preparing`, `${diffId.slice(7, 19)}: Pushed`, `v1: digest: ${first?.digest} size: ${first?.size}`, '']);
+    const m = JSON.parse(reg.manifests.get('local/app:v1')?.body.toString() ?? '') as Manifest;
+    expect(m.mediaType).toBe(MEDIA_TYPES.dockerManifest);
+    expect(m.config).toEqual({ mediaType: MEDIA_TYPES.dockerConfig, digest: id, size: (await images.content.read(id)).length });
+    const layer = m.layers[0] as Descriptor;
+    expect(layer.mediaType).toBe(MEDIA_TYPES.dockerLayerGzip);
+    expect(layer.digest).not.toBe(diffId);
+    const blob = reg.blobs.get(layer.digest) as Buffer;
+    expect(sha(blob)).toBe(layer.digest);
+    expect(blob.length).toBe(layer.size);
+    expect(blob.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(sha(gunzipSync(blob))).toBe(diffId);
+    expect(blob.length).toBeLessThan(2000); // 20 kB of one letter
+    expect((JSON.parse(reg.blobs.get(id)?.toString() ?? '') as ImageConfig).rootfs.diff_ids).toEqual([diffId]);
+    // The variant is remembered, its blob kept in the content store.
+    expect(images.compressed.get(diffId)).toEqual({ diffId, digest: layer.digest, size: layer.size, mediaType: MEDIA_TYPES.ociLayerGzip });
+    expect(await images.content.has(layer.digest)).toBe(true);
+
+    // Again, to the same repository (HEAD finds it), to another one (mounted), to another
+    // registry (uploaded): the same blob, compressed no more, the same manifest digest.
+    ingest.mockClear();
+    const again = collect();
+    const [second] = await service().push(parseReference(`${reg.host}/local/app:v1`), { progress: again.sink });
+    expect(again.lines()).toContain(`${diffId.slice(7, 19)}: Layer already exists`);
+    expect(second?.digest).toBe(first?.digest);
+    await images.tag(id, `${reg.host}/other/app:v1`);
+    const mounted = collect();
+    await service().push(parseReference(`${reg.host}/other/app:v1`), { progress: mounted.sink });
+    expect(mounted.lines()).toContain(`${diffId.slice(7, 19)}: Mounted from local/app`);
+    const other = new FakeRegistry();
+    await other.start();
+    try {
+      await images.tag(id, `${other.host}/x/app:v1`);
+      const [third] = await service().push(parseReference(`${other.host}/x/app:v1`), { progress: () => undefined });
+      expect(third?.digest).toBe(first?.digest);
+      expect(other.blobs.get(layer.digest)?.equals(blob)).toBe(true);
+    } finally {
+      await other.stop();
+    }
+    expect(ingest).not.toHaveBeenCalled();
+
+    // A daemon restart keeps the variant.
+    const reopened = await newStore(base);
+    expect(reopened.compressed.get(diffId)?.digest).toBe(layer.digest);
+    expect((await reopened.compressedLayer(diffId)).made).toBe(false);
+
+    // The variant and its blob go with the last image that has the layer.
+    expect(await images.gc([])).toBe(0);
+    expect(await images.content.has(layer.digest)).toBe(true);
+    await images.remove(id, { force: true, inUse: () => undefined });
+    await images.gc([]);
+    expect(images.compressed.get(diffId)).toBeUndefined();
+    expect(await images.content.has(layer.digest)).toBe(false);
+    expect(await readdir(join(base, 'image', 'compressed'))).toEqual([]);
+  });
+
+  it('compresses a layer once when pushes of it run at once', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const { id, diffId } = await localImage('shared\n', `${reg.host}/a/app:1`);
+    await images.tag(id, `${reg.host}/b/app:1`);
+    const ingest = vi.spyOn(images.content, 'ingest');
+    const [a, b] = await Promise.all([
+      service().push(parseReference(`${reg.host}/a/app:1`), { progress: () => undefined }),
+      service().push(parseReference(`${reg.host}/b/app:1`), { progress: () => undefined }),
+    ]);
+    expect(ingest).toHaveBeenCalledTimes(1);
+    expect(a[0]?.digest).toBe(b[0]?.digest);
+    expect(images.compressed.get(diffId)).toBeDefined();
+  });
+
+  it('refuses to compress a damaged tar, and keeps nothing of the attempt', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const { diffId } = await localImage('will be damaged\n', `${reg.host}/bad/app:1`);
+    const before = (await images.content.list()).sort();
+    const path = images.content.path(diffId);
+    const bytes = await readFile(path);
+    bytes[600] = (bytes[600] as number) ^ 0xff;
+    await writeFile(path, bytes);
+    await expect(service().push(parseReference(`${reg.host}/bad/app:1`), { progress: () => undefined })).rejects.toThrow(`layer ${diffId} is damaged in the content store`);
+    expect((await images.content.list()).sort()).toEqual(before);
+    expect(await readdir(join(base, 'content', 'ingest'))).toEqual(['partial']);
+    expect(images.compressed.get(diffId)).toBeUndefined();
+    expect([...reg.manifests.keys()].some((k) => k.startsWith('bad/app'))).toBe(false);
+  });
+
+  it('a pulled image with uncompressed layers is pushed unchanged: same manifest, same digest', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'plain', 'v1', { n: 2, plain: true });
+    await service().pull(parseReference(`${reg.host}/plain:v1`), { progress: () => undefined });
+    await images.tag(img.configDigest, `${reg.host}/copy:v1`);
+    const ingest = vi.spyOn(images.content, 'ingest');
+    const [pushed] = await service().push(parseReference(`${reg.host}/copy:v1`), { progress: () => undefined });
+    expect(pushed?.digest).toBe(img.manifestDigest);
+    expect(ingest).not.toHaveBeenCalled();
+    expect(images.compressed.list()).toEqual([]);
+  });
+
+  it('a local layer on top of pulled gzip layers: the manifest keeps their blobs and media types', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const img = await buildImage(reg, 'base', 'v1', { n: 1 });
+    await service().pull(parseReference(`${reg.host}/base:v1`), { progress: () => undefined });
+    const base0 = images.resolve(img.configDigest);
+    const tar = await makeTar([{ header: { name: 'top', mode: 0o644, mtime: new Date(0) }, body: 'top\n' }]);
+    const added = await images.addLayer({ stream: Readable.from([tar]) }, images.topChain(base0));
+    const config: ImageConfig = { ...(await images.config(base0.id)), rootfs: { type: 'layers', diff_ids: [...base0.diffIds, added.diffId] } };
+    const rec = await images.createImage(config, [...base0.layers, added.descriptor]);
+    await images.tag(rec.id, `${reg.host}/derived:v1`);
+    await service().push(parseReference(`${reg.host}/derived:v1`), { progress: () => undefined });
+    const m = JSON.parse(reg.manifests.get('derived:v1')?.body.toString() ?? '') as Manifest;
+    expect(m.mediaType).toBe(MEDIA_TYPES.dockerManifest);
+    expect(m.layers[0]).toEqual({ mediaType: MEDIA_TYPES.dockerLayerGzip, digest: img.layers[0]?.digest, size: img.layers[0]?.size });
+    expect(m.layers[1]?.mediaType).toBe(MEDIA_TYPES.dockerLayerGzip);
+    expect(m.layers[1]?.digest).toBe(images.compressed.get(added.diffId)?.digest);
+  });
+});
+
+describe('pushManifest', () => {
+  const cfg = { digest: `sha256:${'c'.repeat(64)}`, size: 10 };
+  const d = (n: string, mediaType: string) => ({ mediaType, digest: `sha256:${n.repeat(64)}`, size: 5 });
+  it('is Docker schema 2 when every layer berth did not compress has a Docker media type, OCI otherwise', () => {
+    const docker = JSON.parse(pushManifest(cfg, [{ descriptor: d('a', MEDIA_TYPES.dockerLayerGzip), compressedByBerth: false }, { descriptor: d('b', MEDIA_TYPES.ociLayerGzip), compressedByBerth: true }]).bytes.toString()) as Manifest;
+    expect(docker.mediaType).toBe(MEDIA_TYPES.dockerManifest);
+    expect(docker.config.mediaType).toBe(MEDIA_TYPES.dockerConfig);
+    expect(docker.layers.map((l) => l.mediaType)).toEqual([MEDIA_TYPES.dockerLayerGzip, MEDIA_TYPES.dockerLayerGzip]);
+    const oci = JSON.parse(pushManifest(cfg, [{ descriptor: d('a', MEDIA_TYPES.ociLayerZstd), compressedByBerth: false }, { descriptor: d('b', MEDIA_TYPES.ociLayerGzip), compressedByBerth: true }]).bytes.toString()) as Manifest;
+    expect(oci.mediaType).toBe(MEDIA_TYPES.ociManifest);
+    expect(oci.config.mediaType).toBe(MEDIA_TYPES.ociConfig);
+    expect(oci.layers.map((l) => l.mediaType)).toEqual([MEDIA_TYPES.ociLayerZstd, MEDIA_TYPES.ociLayerGzip]);
   });
 });
