@@ -1,6 +1,7 @@
 import { InvalidArgument, NotImplemented } from '../../core/errors.js';
 import { parseReference } from '../../core/reference.js';
 import { importRootfs } from '../../engine/images/import.js';
+import { parsePlatform } from '../../engine/registry/index.js';
 import type { ImageRecord } from '../../engine/index.js';
 import { boolQuery, filtersQuery, param, sendJson, type Ctx, type Handler } from '../context.js';
 import { pullImage, pushImage } from './registry.js';
@@ -165,10 +166,13 @@ async function create(ctx: Ctx): Promise<void> {
     const t = q.get('tag') ?? '';
     const name = repo === '' ? undefined : t !== '' ? `${repo}:${t}` : repo;
     if (name !== undefined) parseReference(name);
+    const platformText = q.get('platform') ?? '';
+    const platform = platformText !== '' ? parsePlatform(platformText) : undefined;
     const id = await importRootfs(ctx.engine.images, ctx.req, {
       changes: q.getAll('changes'),
       message: q.get('message') ?? '',
       ...(name !== undefined ? { tag: name } : {}),
+      ...(platform !== undefined ? { platform } : {}),
     });
     ctx.engine.events.publish('image', 'import', id, {});
     res.writeHead(200, { 'Content-Type': 'application/json' });

@@ -1,20 +1,25 @@
 import type { Readable } from 'node:stream';
-import type { ImageConfig, ImageRuntimeConfig } from '../../core/oci.js';
+import type { ImageConfig, ImageRuntimeConfig, Platform } from '../../core/oci.js';
 import { applyChanges } from './changes.js';
 import type { ImageStore } from './store.js';
 
-/** `import`: a root filesystem tar (plain or gzip) becomes a one-layer image. */
+/**
+ * `import`: a root filesystem tar (plain or gzip) becomes a one-layer image, for the host's
+ * platform or the one given (`--platform linux/arm64`: the files are not checked, as Docker
+ * does not either; that is how images of other platforms are made without a builder).
+ */
 export async function importRootfs(
   store: ImageStore,
   input: Readable | AsyncIterable<Buffer>,
-  opts: { changes?: string[]; message?: string; tag?: string } = {},
+  opts: { changes?: string[]; message?: string; tag?: string; platform?: Platform } = {},
 ): Promise<string> {
   const { descriptor, diffId } = await store.addLayer({ stream: input }, undefined);
   const created = new Date().toISOString();
   const runtime: ImageRuntimeConfig = applyChanges({}, opts.changes ?? []);
   const config: ImageConfig = {
-    architecture: hostArchitecture(),
-    os: 'linux',
+    architecture: opts.platform?.architecture ?? hostArchitecture(),
+    os: opts.platform?.os ?? 'linux',
+    ...(opts.platform?.variant !== undefined ? { variant: opts.platform.variant } : {}),
     created,
     ...(opts.message ? { comment: opts.message } : {}),
     config: runtime,
