@@ -40,6 +40,8 @@ export class FakeRegistry {
   readonly tampered = new Map<string, Buffer>();
   /** Answer 429 to this many manifest requests. */
   rateLimited = 0;
+  /** Open an upload instead of mounting (as registries without cross-repository mounts do). */
+  mountsRefused = false;
   /** Tokens issued and still valid. */
   private readonly tokens = new Map<string, { scopes: string[]; expires: number }>();
   tokenRequests: URLSearchParams[] = [];
@@ -257,7 +259,7 @@ export class FakeRegistry {
       const mount = url.searchParams.get('mount');
       const from = url.searchParams.get('from');
       await readAll(req);
-      if (mount !== null && from !== null && this.links.has(`${from}@${mount}`)) {
+      if (mount !== null && from !== null && !this.mountsRefused && this.links.has(`${from}@${mount}`)) {
         this.links.add(`${name}@${mount}`);
         res.writeHead(201, { Location: `/v2/${name}/blobs/${mount}`, 'Docker-Content-Digest': mount });
         res.end();

@@ -188,7 +188,10 @@ export class RegistryApi {
 
   async getManifest(repo: string, ref: string): Promise<{ body: Buffer; mediaType: string; digest: string }> {
     const r = await fetch(`http://${this.host}/v2/${repo}/manifests/${ref}`, {
-      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
+      headers: {
+        Accept:
+          'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json',
+      },
     });
     if (r.status !== 200) throw new Error(`GET manifest ${repo}:${ref}: ${r.status} ${await r.text()}`);
     const body = Buffer.from(await r.arrayBuffer());

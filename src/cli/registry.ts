@@ -21,6 +21,7 @@ const prune = () => import('./commands/prune.js');
 const network = () => import('./commands/network.js');
 const registryCmds = () => import('./commands/registry.js');
 const volume = () => import('./commands/volume.js');
+const manifest = () => import('./commands/manifest.js');
 
 /** Top-level commands (docker's shortcuts) by name. */
 export const COMMANDS: Readonly<Record<string, Entry>> = {
@@ -109,6 +110,16 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
       rm: { summary: 'Remove one or more images', load: async () => (await images()).rmi },
       save: COMMANDS.save as Entry,
       tag: COMMANDS.tag as Entry,
+    },
+  },
+  manifest: {
+    summary: 'Manage Docker image manifests and manifest lists',
+    commands: {
+      annotate: { summary: 'Add additional information to a local image manifest', load: async () => (await manifest()).manifestAnnotate },
+      create: { summary: 'Create a local manifest list for annotating and pushing to a registry', load: async () => (await manifest()).manifestCreate },
+      inspect: { summary: 'Display an image manifest, or manifest list', load: async () => (await manifest()).manifestInspect },
+      push: { summary: 'Push a manifest list to a repository', load: async () => (await manifest()).manifestPush },
+      rm: { summary: 'Delete one or more manifest lists from local storage', load: async () => (await manifest()).manifestRm },
     },
   },
   network: {

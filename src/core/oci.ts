@@ -28,6 +28,9 @@ export interface Platform {
   architecture: string;
   os: string;
   variant?: string;
+  /** Windows images name the OS build they need (`10.0.17763.1879`). */
+  'os.version'?: string;
+  'os.features'?: string[];
 }
 
 export interface Manifest {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../src/core/oci.js';
 import { makeTar } from '../../src/engine/layers/test-helpers.js';
 import { FakeRegistry } from '../fake-registry.js';
-import { background, inspectField, loadBusybox, REPO, rootSkipReason, rootTestsEnabled, sleep, startDaemon, type CmdResult, type TestDaemon } from '../harness.js';
+import { background, CACHE, inspectField, loadBusybox, REPO, rootSkipReason, rootTestsEnabled, sleep, startDaemon, type CmdResult, type TestDaemon } from '../harness.js';
 import { haveRegistry, RegistryApi, sha256, startRegistry, startTokenIssuer, writeHtpasswd, type Registry, type TokenIssuer } from '../registry-helpers.js';
 
 /**
@@ -209,6 +209,117 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
     expect(byDigest.code).toBe(0);
     expect(byDigest.stdout).toContain(`Status: Image is up to date for ${reg.host}/lib/multi@${entries[1]?.digest}`);
     expect(inspectField(d, `${reg.host}/lib/multi@${entries[1]?.digest}`, '{{.Architecture}}')).toBe('arm64');
+
+    // The same two OCI manifests made into a list by berth manifest: an OCI index, platforms from the configs.
+    const made = `${reg.host}/lib/multi:made`;
+    expect(d.berth(['manifest', 'create', made, ...entries.map((e) => `${reg.host}/lib/multi@${e.digest}`)]).code).toBe(0);
+    const pushedIndex = d.berth(['manifest', 'push', '--purge', made]);
+    expect(pushedIndex.stderr).toBe('');
+    const madeIndex = await api.getManifest('lib/multi', 'made');
+    expect(pushedIndex.stdout).toBe(`${madeIndex.digest}\n`);
+    expect(madeIndex.mediaType).toBe(MEDIA_TYPES.ociIndex);
+    // In the local list's order: by file name, here the digests'.
+    expect((JSON.parse(madeIndex.body.toString()) as { manifests: Descriptor[] }).manifests).toEqual(
+      [...entries].sort((a, b) => a.digest.localeCompare(b.digest)).map((e) => ({ mediaType: MEDIA_TYPES.ociManifest, size: e.size, digest: e.digest, platform: e.platform })),
+    );
+  });
+
+  it('berth manifest: a two-platform list from images in the registry, pushed as a Docker manifest list, pulled back by platform', async () => {
+    const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    const otherArch = hostArch === 'amd64' ? 'arm64' : 'amd64';
+    const repo = `${reg.host}/multi/app`;
+    const list = `${reg.host}/multi/app:1`;
+    const rootfs = join(CACHE, 'images', 'busybox.tar');
+    const ids: Record<string, string> = {};
+    const digests: Record<string, string> = {};
+    // Images of two platforms without a builder: one root file system imported twice.
+    for (const arch of [hostArch, otherArch]) {
+      const name = `${repo}:${arch}`;
+      expect(d.berth(['import', '--platform', `linux/${arch}`, '--change', 'CMD ["sh"]', rootfs, name]).code).toBe(0);
+      expect(inspectField(d, name, '{{.Os}}/{{.Architecture}}')).toBe(`linux/${arch}`);
+      ids[arch] = inspectField(d, name, '{{.Id}}');
+      const push = d.berth(['push', name]);
+      expect(push.code).toBe(0);
+      digests[arch] = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1] as string;
+    }
+    expect(d.berth(['import', '--platform', 'linux/nosuch/x/y', rootfs])).toMatchObject({ code: 1 });
+
+    const create = d.berth(['manifest', 'create', list, `${repo}:${otherArch}`, `${repo}:${hostArch}`]);
+    expect(create.stderr).toBe('');
+    expect(create).toMatchObject({ code: 0, stdout: `Created manifest list ${list}\n` });
+    // Kept where and as the docker CLI keeps local lists.
+    const fileName = (ref: string) => ref.replace(/:/g, '-').replace(/\//g, '_');
+    const listDir = join(d.env.DOCKER_CONFIG as string, 'manifests', fileName(list));
+    expect((await readdir(listDir)).sort()).toEqual([fileName(`${repo}:amd64`), fileName(`${repo}:arm64`)]);
+    expect(d.berth(['manifest', 'create', list, `${repo}:${hostArch}`])).toMatchObject({ code: 1, stderr: 'berth: refusing to amend an existing manifest list with no --amend flag\n' });
+    expect(d.berth(['manifest', 'create', '--amend', list, `${repo}:${hostArch}`]).code).toBe(0);
+    expect(d.berth(['manifest', 'annotate', '--variant', 'v8', list, `${repo}:arm64`]).code).toBe(0);
+    expect(d.berth(['manifest', 'annotate', '--arch', 'sparc', list, `${repo}:arm64`])).toMatchObject({
+      code: 1,
+      stderr: 'berth: manifest entry for image has unsupported os/arch combination: linux/sparc\n',
+    });
+    expect(d.berth(['manifest', 'annotate', '--os', 'linux', list, `${repo}:nosuch`])).toMatchObject({ code: 1, stderr: `berth: manifest for image ${repo}:nosuch does not exist in ${list}\n` });
+    const local = d.berth(['manifest', 'inspect', list]);
+    expect(local.code).toBe(0);
+    const shown = JSON.parse(local.stdout) as { mediaType: string; manifests: Descriptor[] };
+    expect(shown.mediaType).toBe(MEDIA_TYPES.dockerManifestList);
+    expect(shown.manifests.map((m) => [m.digest, m.platform])).toEqual([
+      [digests.amd64, { architecture: 'amd64', os: 'linux' }],
+      [digests.arm64, { architecture: 'arm64', os: 'linux', variant: 'v8' }],
+    ]);
+    // The stock docker CLI reads berth's local list, and would push the same bytes.
+    const dockerView = d.docker(['manifest', 'inspect', list]);
+    expect(dockerView.stderr).toBe('');
+    expect(dockerView.stdout).toBe(local.stdout);
+    const entry = JSON.parse(d.berth(['manifest', 'inspect', '-v', list, `${repo}:arm64`]).stdout) as { Ref: string; Descriptor: Descriptor; Raw: string; SchemaV2Manifest: Manifest };
+    expect(entry.Ref).toBe(`${repo}:arm64`);
+    expect(entry.Descriptor).toMatchObject({ mediaType: MEDIA_TYPES.dockerManifest, digest: digests.arm64, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } });
+    expect(sha256(Buffer.from(entry.Raw, 'base64'))).toBe(digests.arm64);
+    expect(entry.SchemaV2Manifest.config.digest).toBe(ids.arm64);
+
+    const push = d.berth(['manifest', 'push', '--purge', list]);
+    expect(push.stderr).toBe('');
+    expect(push.code).toBe(0);
+    const pushed = await api.getManifest('multi/app', '1');
+    expect(push.stdout).toBe(`${pushed.digest}\n`);
+    expect(pushed.mediaType).toBe(MEDIA_TYPES.dockerManifestList);
+    expect(pushed.body.toString()).toBe(JSON.stringify(shown, null, 3));
+    expect(existsSync(listDir)).toBe(false); // --purge
+    expect(d.berth(['manifest', 'rm', list])).toMatchObject({ code: 1, stderr: `berth: No such manifest: ${list}\n` });
+    // What the registry has, read back through the daemon.
+    const remote = JSON.parse(d.berth(['manifest', 'inspect', list]).stdout) as { manifests: Descriptor[] };
+    expect(remote.manifests.map((m) => m.digest)).toEqual([digests.amd64, digests.arm64]);
+
+    // Pulled back: --platform picks its entry, the default the host's; the host's runs.
+    for (const arch of [hostArch, otherArch]) expect(d.berth(['rmi', `${repo}:${arch}`]).code).toBe(0);
+    const other = d.berth(['pull', '--platform', `linux/${otherArch}`, list]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toContain(`Digest: ${pushed.digest}\n`);
+    expect(inspectField(d, list, '{{.Id}} {{.Architecture}}')).toBe(`${ids[otherArch]} ${otherArch}`);
+    expect(d.docker(['pull', list]).code).toBe(0);
+    expect(inspectField(d, list, '{{.Id}} {{.Architecture}}')).toBe(`${ids[hostArch]} ${hostArch}`);
+    expect(d.berth(['run', '--rm', list, 'echo', 'multi-platform'])).toMatchObject({ code: 0, stdout: 'multi-platform\n' });
+
+    // A list in another repository: its images are copied in first (blobs mounted, manifests put by digest).
+    const elsewhere = `${reg.host}/multi/list:2`;
+    expect(d.berth(['manifest', 'create', elsewhere, `${repo}@${digests.amd64}`, `${repo}@${digests.arm64}`]).code).toBe(0);
+    const push2 = d.berth(['manifest', 'push', elsewhere]);
+    expect(push2.stderr).toBe('');
+    const list2 = await api.getManifest('multi/list', '2');
+    // In the store's order: by file name, here the digests'.
+    const [first, second] = [digests.amd64, digests.arm64].sort();
+    expect(push2.stdout).toBe(
+      `Pushed ref ${reg.host}/multi/list@${first} with digest: ${first}\nPushed ref ${reg.host}/multi/list@${second} with digest: ${second}\n${list2.digest}\n`,
+    );
+    expect((await api.getManifest('multi/list', digests.arm64 as string)).digest).toBe(digests.arm64);
+    expect(d.berth(['manifest', 'rm', elsewhere]).code).toBe(0);
+    // The stock docker CLI reads the pushed list from the registry.
+    const dockerRemote = d.docker(['manifest', 'inspect', '--insecure', elsewhere]);
+    expect(dockerRemote.stderr).toBe('');
+    expect((JSON.parse(dockerRemote.stdout) as { manifests: Descriptor[] }).manifests.map((m) => m.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
+    const nosuch = d.berth(['manifest', 'create', `${reg.host}/multi/x:1`, `${reg.host}/multi/app:nosuch`]);
+    expect(nosuch).toMatchObject({ code: 1, stderr: `Error response from daemon: no such manifest: ${reg.host}/multi/app:nosuch\n` });
+    expect(d.berth(['manifest', 'create', `${reg.host}/multi/x:1`, list])).toMatchObject({ code: 1, stderr: `berth: ${list} is a manifest list\n` });
   });
 
   it('pulls every tag with -a', async () => {

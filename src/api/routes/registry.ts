@@ -1,13 +1,23 @@
 import type { IncomingMessage } from 'node:http';
 import { errorMessage, InvalidArgument } from '../../core/errors.js';
-import { familiarName, familiarString, parseReference, type Reference } from '../../core/reference.js';
+import { parseImageManifestEntry } from '../../core/manifest-list.js';
+import { familiarName, familiarString, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
 import { credentialsFromJson, decodeRegistryAuth, parsePlatform, progressError, type Credentials, type ProgressMessage } from '../../engine/registry/index.js';
-import { jsonBody, sendJson, type Ctx, type Handler } from '../context.js';
+import { boolQuery, jsonBody, sendJson, type Ctx, type Handler } from '../context.js';
 
 type Route = [method: string, path: string, handler: Handler];
 
-/** `POST /auth` (docker login). Pull and push are served from the image routes through the handlers below. */
-export const registryRoutes: readonly Route[] = [['POST', '/auth', auth]];
+/**
+ * `POST /auth` (docker login), and berth's own endpoints for `berth manifest` (the docker
+ * CLI talks to registries itself for `docker manifest`; berth's CLI has the daemon do it, so
+ * daemon.json's registry settings, certs.d and one registry client serve every command).
+ * Pull and push are served from the image routes through the handlers below.
+ */
+export const registryRoutes: readonly Route[] = [
+  ['POST', '/auth', auth],
+  ['GET', '/berth/manifests/inspect', manifestInspect],
+  ['POST', '/berth/manifests/push', manifestPush],
+];
 
 /** The `X-Registry-Auth` header's credentials (none when absent, `e30=` or unreadable). */
 export function registryAuth(req: IncomingMessage): Credentials | undefined {
@@ -93,4 +103,42 @@ async function auth(ctx: Ctx): Promise<void> {
   if (creds === undefined) throw new InvalidArgument('invalid authentication request: no credentials');
   const r = await ctx.engine.registry.login(creds);
   sendJson(ctx, 200, { Status: 'Login Succeeded', IdentityToken: r.identityToken ?? '' });
+}
+
+/** The `ref` query parameter, normalised as docker's manifest commands do (`latest` by default). */
+function refQuery(ctx: Ctx): Reference {
+  const name = ctx.query.get('ref') ?? '';
+  if (name === '') throw new InvalidArgument('ref must not be empty');
+  return withDefaultTag(parseReference(name));
+}
+
+/**
+ * `GET /berth/manifests/inspect?ref=NAME[&insecure=1][&members=1]`: what the reference
+ * names on its registry (`RemoteManifest`): an image manifest with its platform, or a list
+ * (with an entry per member when `members=1`). Credentials in `X-Registry-Auth`.
+ */
+async function manifestInspect(ctx: Ctx): Promise<void> {
+  const ref = refQuery(ctx);
+  const credentials = registryAuth(ctx.req);
+  const r = await ctx.engine.registry.inspectManifest(ref, {
+    insecure: boolQuery(ctx.query, 'insecure'),
+    members: boolQuery(ctx.query, 'members'),
+    ...(credentials ? { credentials } : {}),
+  });
+  sendJson(ctx, 200, r);
+}
+
+/**
+ * `POST /berth/manifests/push?ref=LIST[&insecure=1]` with `{"Manifests": [entry, ...]}` (a
+ * local list's entries, as `~/.docker/manifests` holds them): pushes the list; answers
+ * `{Digest, Size, MediaType, Pushed}`.
+ */
+async function manifestPush(ctx: Ctx): Promise<void> {
+  const ref = refQuery(ctx);
+  const body = await jsonBody<{ Manifests?: unknown }>(ctx);
+  if (!Array.isArray(body?.Manifests)) throw new InvalidArgument('the request body needs "Manifests", a list of manifest entries');
+  const entries = body.Manifests.map((m, i) => parseImageManifestEntry(m, `Manifests[${i}]`));
+  const credentials = registryAuth(ctx.req);
+  const r = await ctx.engine.registry.pushManifestList(ref, entries, { insecure: boolQuery(ctx.query, 'insecure'), ...(credentials ? { credentials } : {}) });
+  sendJson(ctx, 200, r);
 }

@@ -6,6 +6,7 @@
  * messages) are separate modules with their own tests; the HTTP lives in transport.ts.
  */
 export { RegistryService, type RegistryServiceOptions } from './service.js';
+export type { ListPushResult, RemoteManifest } from './lists.js';
 export { decodeRegistryAuth, credentialsFromJson, type Credentials } from './auth.js';
 export { registryConfigFromJson, defaultRegistryConfig, REGISTRY_KEYS, type RegistryConfig } from './config.js';
 export { parsePlatform, formatPlatform, hostPlatform } from './manifest.js';

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeRegistry } from '../../../test/fake-registry.js';
+import type { ImageManifestEntry } from '../../core/manifest-list.js';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../core/oci.js';
 import { parseReference } from '../../core/reference.js';
 import { LocalContentStore } from '../content/store.js';
@@ -590,5 +591,76 @@ describe('pushManifest', () => {
     expect(oci.mediaType).toBe(MEDIA_TYPES.ociManifest);
     expect(oci.config.mediaType).toBe(MEDIA_TYPES.ociConfig);
     expect(oci.layers.map((l) => l.mediaType)).toEqual([MEDIA_TYPES.ociLayerZstd, MEDIA_TYPES.ociLayerGzip]);
+  });
+});
+
+describe('manifest lists (berth manifest)', () => {
+  async function twoPlatforms(): Promise<{ amd: Built; arm: Built }> {
+    reg = new FakeRegistry({ auth: 'bearer' });
+    await reg.start();
+    return { amd: await buildImage(reg, 'multi', 'amd64', { n: 1 }), arm: await buildImage(reg, 'multi', 'arm64', { n: 1, arch: 'arm64' }) };
+  }
+
+  it("reads a remote manifest with its config's platform, and a list with its members", async () => {
+    const { amd, arm } = await twoPlatforms();
+    const r = await service().inspectManifest(parseReference(`${reg.host}/multi:arm64`), {});
+    expect(r.Kind).toBe('manifest');
+    expect(r.Descriptor).toEqual({ mediaType: MEDIA_TYPES.dockerManifest, digest: arm.manifestDigest, size: reg.manifests.get('multi:arm64')?.body.length });
+    expect(r.Manifest?.Ref).toBe(`${reg.host}/multi:arm64`);
+    expect(r.Manifest?.Descriptor.platform).toEqual({ architecture: 'arm64', os: 'linux' });
+    expect(Buffer.from(r.Manifest?.Raw ?? '', 'base64').equals(reg.manifests.get('multi:arm64')?.body as Buffer)).toBe(true);
+    expect((r.Manifest?.SchemaV2Manifest as Manifest).config.digest).toBe(arm.configDigest);
+
+    const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [amd, arm].map((b, i) => ({ mediaType: MEDIA_TYPES.dockerManifest, digest: b.manifestDigest, size: reg.manifests.get(`multi@${b.manifestDigest}`)?.body.length, platform: { architecture: i === 0 ? 'amd64' : 'arm64', os: 'linux', ...(i === 1 ? { variant: 'v8' } : {}) } })) };
+    const indexDigest = reg.addManifest('multi', index, MEDIA_TYPES.ociIndex, 'both');
+    const l = await service().inspectManifest(parseReference(`${reg.host}/multi:both`), { members: true });
+    expect(l.Kind).toBe('list');
+    expect(l.Descriptor.digest).toBe(indexDigest);
+    expect(l.Manifests?.map((m) => [m.Ref, m.Descriptor.platform])).toEqual([
+      [`${reg.host}/multi@${amd.manifestDigest}`, { architecture: 'amd64', os: 'linux' }],
+      [`${reg.host}/multi@${arm.manifestDigest}`, { architecture: 'arm64', os: 'linux', variant: 'v8' }],
+    ]);
+    expect((await service().inspectManifest(parseReference(`${reg.host}/multi:both`), {})).Manifests).toBeUndefined();
+    await expect(service().inspectManifest(parseReference(`${reg.host}/multi:nosuch`), {})).rejects.toThrow(`no such manifest: ${reg.host}/multi:nosuch`);
+  });
+
+  it('pushes a list: images of the same repository as they are; of other ones, mounted or copied in first', async () => {
+    const { amd, arm } = await twoPlatforms();
+    const entries = await Promise.all(['amd64', 'arm64'].map(async (t) => (await service().inspectManifest(parseReference(`${reg.host}/multi:${t}`), {})).Manifest as ImageManifestEntry));
+
+    const before = reg.log.length;
+    const same = await service().pushManifestList(parseReference(`${reg.host}/multi:1`), entries, {});
+    expect(same.Pushed).toEqual([]);
+    expect(same.MediaType).toBe(MEDIA_TYPES.dockerManifestList);
+    const body = reg.manifests.get('multi:1');
+    expect(body?.mediaType).toBe(MEDIA_TYPES.dockerManifestList);
+    expect(same.Digest).toBe(sha(body?.body as Buffer));
+    expect((JSON.parse(body?.body.toString() ?? '') as { manifests: Descriptor[] }).manifests.map((m) => m.digest)).toEqual([amd.manifestDigest, arm.manifestDigest]);
+    expect(reg.log.slice(before).filter((e) => e.path.includes('/blobs/'))).toEqual([]);
+
+    // Another repository: blobs mounted, manifests put by digest, then the list.
+    const other = await service().pushManifestList(parseReference(`${reg.host}/elsewhere:2`), entries, {});
+    expect(other.Pushed).toEqual([amd, arm].map((b) => ({ Ref: `${reg.host}/elsewhere@${b.manifestDigest}`, Digest: b.manifestDigest })));
+    for (const b of [amd, arm]) {
+      expect(reg.manifests.has(`elsewhere@${b.manifestDigest}`)).toBe(true);
+      for (const d of [b.configDigest, ...b.layers.map((x) => x.digest)]) expect(reg.links.has(`elsewhere@${d}`)).toBe(true);
+    }
+    expect(reg.log.filter((e) => e.method === 'POST' && e.path.startsWith('/v2/elsewhere/blobs/uploads/?mount=')).length).toBe(4);
+
+    // A registry that will not mount: the blobs are read and uploaded.
+    reg.mountsRefused = true;
+    await service().pushManifestList(parseReference(`${reg.host}/copied:3`), entries, {});
+    for (const d of [amd.configDigest, ...amd.layers.map((x) => x.digest)]) expect(reg.links.has(`copied@${d}`)).toBe(true);
+    expect(reg.log.some((e) => e.method === 'GET' && e.path === `/v2/multi/blobs/${amd.layers[0]?.digest}`)).toBe(true);
+    expect(reg.log.some((e) => e.method === 'PUT' && e.path.startsWith('/v2/copied/blobs/uploads/'))).toBe(true);
+  });
+
+  it('refuses an entry whose bytes are not its digest, before sending anything', async () => {
+    const { amd } = await twoPlatforms();
+    const e = (await service().inspectManifest(parseReference(`${reg.host}/multi:amd64`), {})).Manifest as ImageManifestEntry;
+    const tampered = { ...e, Raw: Buffer.from(Buffer.from(e.Raw as string, 'base64').toString().replace('"schemaVersion":2', '"schemaVersion": 2')).toString('base64') };
+    const before = reg.log.length;
+    await expect(service().pushManifestList(parseReference(`${reg.host}/multi:1`), [tampered], {})).rejects.toThrow(`its content in the local list does not match its digest ${amd.manifestDigest}`);
+    expect(reg.log.length).toBe(before);
   });
 });

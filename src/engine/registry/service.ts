@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ImageManifestEntry } from '../../core/manifest-list.js';
 import type { Platform } from '../../core/oci.js';
 import type { Reference } from '../../core/reference.js';
 import type { ImageStore } from '../images/store.js';
@@ -15,6 +16,7 @@ import { RegistryError, toBerthError } from './errors.js';
 import { KeyedMutex, Semaphore } from './limit.js';
 import type { ProgressSink } from './progress.js';
 import { pullAllTags, pullReference, type PullResult } from './pull.js';
+import { inspectRemote, pushManifestList, type ListPushResult, type RemoteManifest } from './lists.js';
 import { pushReference, type PushResult } from './push.js';
 
 export interface RegistryServiceOptions {
@@ -116,6 +118,28 @@ export class RegistryService {
         ref,
         o,
       );
+    } catch (e) {
+      throw e instanceof RegistryError ? toBerthError(e) : e;
+    }
+  }
+
+  private listDeps() {
+    return { config: this.cfg, tokens: this.tokens, userAgent: this.userAgent, caFor: this.caFor };
+  }
+
+  /** What a reference names on its registry (`berth manifest inspect` / `create`). */
+  async inspectManifest(ref: Reference, o: { credentials?: Credentials; insecure?: boolean; members?: boolean; signal?: AbortSignal }): Promise<RemoteManifest> {
+    try {
+      return await inspectRemote(this.listDeps(), ref, o);
+    } catch (e) {
+      throw e instanceof RegistryError ? toBerthError(e) : e;
+    }
+  }
+
+  /** Pushes a local manifest list (`berth manifest push`). */
+  async pushManifestList(target: Reference, entries: readonly ImageManifestEntry[], o: { credentials?: Credentials; insecure?: boolean; signal?: AbortSignal }): Promise<ListPushResult> {
+    try {
+      return await pushManifestList(this.listDeps(), target, entries, o);
     } catch (e) {
       throw e instanceof RegistryError ? toBerthError(e) : e;
     }
