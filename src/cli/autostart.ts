@@ -8,21 +8,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineClient } from '../client/index.js';
 import { Unavailable } from '../core/errors.js';
+import { cliRelative } from './paths.js';
 
 const POLL_MS = 20;
 const TIMEOUT_MS = 10_000;
 
 /** `bin/berth` of this installation (src/cli or dist/cli are two levels below the package root). */
 export function berthBin(): string {
-  const bin = fileURLToPath(new URL('../../bin/berth', import.meta.url));
+  const bin = fileURLToPath(cliRelative('../../bin/berth'));
   if (existsSync(bin)) return bin;
   return process.argv[1] ?? bin;
 }
 
 /**
- * The node flags on bin/berth's first line, for a daemon started with this node: a 1 MiB
- * young generation and no optimising compilers keep the daemon small (57 MB idle instead of
- * 97 after fifty containers) and start the CLI faster; measured in bench/README.md.
+ * The node flags bin/berth gives `berth daemon` (its second line), for a daemon started with
+ * this node: a 1 MiB young generation and no optimising compilers keep the daemon small (57 MB
+ * idle instead of 97 after fifty containers). The CLI runs without them: any V8 flag makes node
+ * reject the code cache of its built-in modules (bench/README.md).
  */
 export const NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--no-sparkplug', '--no-maglev'];
 

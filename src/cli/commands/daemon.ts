@@ -5,6 +5,7 @@
 import { EngineClient, parseHost } from '../../client/index.js';
 import type { Flags } from '../args.js';
 import type { CommandDef } from '../context.js';
+import { importCliRelative } from '../paths.js';
 
 export interface DaemonOptions {
   root: string;
@@ -125,7 +126,7 @@ export const daemon: CommandDef = {
     if (args[0] === 'stop') return stopDaemon(o);
     if (args[0] !== undefined) throw new Error(`unknown daemon subcommand: ${args[0]}`);
     // Resolved at run time: the daemon is a separate part of berth (src/daemon/main.ts).
-    const mod = (await import(new URL('../../daemon/main.js', import.meta.url).href)) as DaemonModule;
+    const mod = (await importCliRelative('../daemon/main.js')) as DaemonModule;
     await mod.runDaemon(o);
     // Shut down cleanly: end now rather than when the last timer of an interrupted operation
     // fires (a `rm -f` waits up to 10 s for an exit that can no longer be observed).

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { arch as osArch } from 'node:os';
 import { jsonMessages } from '../../client/index.js';
 import { filtersJson, formatError, StatusError, type Cli, type CommandDef } from '../context.js';
+import { cliRelative } from '../paths.js';
 import { getTimestamp, rfc3339NanoFixed } from '../times.js';
 import { bytesSize } from '../units.js';
 
@@ -10,7 +11,7 @@ const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64',
 
 function cliVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(cliRelative('../../package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'dev';
   } catch {
     return 'dev';
