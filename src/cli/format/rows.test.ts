@@ -3,8 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgument } from '../../core/errors.js';
-import { formatOne, formatRows } from './index.js';
+import { IMAGES_DIGEST_TABLE, IMAGES_HEADERS, IMAGES_TABLE, PS_HEADERS, PS_TABLE, containerRow, imageRows } from '../rows.js';
+import { HEADER_FUNCTIONS } from './functions.js';
+import { formatOne, formatRows, type FormatDefaults } from './index.js';
+import { headerName } from './rows.js';
 import { tabwrite } from './tabwriter.js';
+import { Template } from './template.js';
+import { HeaderValue } from './values.js';
 
 const GOLDEN_DIR = fileURLToPath(new URL('../../../test/golden/format/', import.meta.url));
 
@@ -116,6 +121,70 @@ describe('formatRows', () => {
     expect(() => formatRows('{{.Names | nope}}', containers, psDefaults)).toThrow(
       'template: :1: function "nope" not defined',
     );
+  });
+});
+
+/** formatRows as it was before its fields-only fast path: every format through the template engine. */
+function viaEngine(format: string | undefined, rows: readonly object[], defaults: FormatDefaults): string {
+  const chosen = format === undefined || format === '' || format === 'table' ? defaults.table : format;
+  const isTable = chosen === 'table' || chosen.startsWith('table ');
+  const body = (isTable ? chosen.slice(5) : chosen).replace(/^ +| +$/g, '').replace(/\\[tn]/g, (e) => (e === '\\t' ? '\t' : '\n'));
+  const template = new Template(body);
+  const lines = rows.map((row) => `${template.execute(row)}\n`).join('');
+  if (!isTable) return lines;
+  const headers = defaults.headers ?? {};
+  const resolve = (path: readonly string[]): string => {
+    const key = path.join('.');
+    return Object.hasOwn(headers, key) ? (headers[key] ?? key) : path.map(headerName).join(' ');
+  };
+  return tabwrite(`${template.execute(new HeaderValue([], resolve), HEADER_FUNCTIONS)}\n${lines}`);
+}
+
+describe('formatRows without the template engine (text and {{.Field}} only)', () => {
+  const now = Date.UTC(2026, 10, 23, 12, 0, 0);
+  const psRows = [
+    { Id: 'f'.repeat(64), Names: ['/web'], Image: 'nginx:1.27', ImageID: 'sha256:' + 'a'.repeat(64), Command: 'nginx -g "daemon off;"', Created: now / 1000 - 7200, Ports: [{ PrivatePort: 80, PublicPort: 8080, Type: 'tcp', IP: '0.0.0.0' }], State: 'running', Status: 'Up 2 hours' },
+    { Id: 'e'.repeat(64), Names: ['/db', '/web/db'], Image: 'sha256:' + 'b'.repeat(64), ImageID: 'sha256:' + 'b'.repeat(64), Command: 'docker-entrypoint.sh postgres', Created: now / 1000 - 60, Ports: [], State: 'exited', Status: 'Exited (0) 5 seconds ago' },
+    { Id: 'd'.repeat(64), Names: ['/émoji-😀'], Image: 'busybox', ImageID: '', Command: 'sh', Created: now / 1000 - 5, State: 'created', Status: 'Created' },
+  ].map((c) => containerRow(c, { trunc: true, now }));
+  const ps = { table: PS_TABLE, headers: PS_HEADERS };
+  const imgRows = imageRows(
+    [
+      { Id: 'sha256:' + 'c'.repeat(64), RepoTags: ['busybox:latest', 'mybox:1'], RepoDigests: ['busybox@sha256:' + '1'.repeat(64)], Created: now / 1000 - 86400 * 40, Size: 4_261_550 },
+      { Id: 'sha256:' + 'd'.repeat(64), RepoTags: [], RepoDigests: [], Created: now / 1000 - 3600, Size: 0 },
+    ],
+    { trunc: true, digests: true, now },
+  );
+
+  it.each([
+    [undefined],
+    [''],
+    ['table'],
+    ['{{.ID}}'],
+    ['table {{ .ID }}\\t{{.Names}}'],
+    ['  {{.ID}}\\t{{.Names}}  '],
+    ['{{.Names}}\\n--'],
+    ['}}{{.Names}}}}'],
+    ['table {{.ID}}\\t{{.Size}}\\t{{.LocalVolumes}}\\t{{.CreatedAt}}'],
+    ['no actions at all'],
+    ['table {{.Nope}}'],
+    ['{{.ID}} {{- .Names}}'],
+    ['{{.ID}}{{/* c */}}'],
+    ['{{.ID | printf "%.3s"}}'],
+  ])('ps rows, format %j', (format) => {
+    expect(formatRows(format, psRows, ps)).toBe(viaEngine(format, psRows, ps));
+    expect(formatRows(format, [], ps)).toBe(viaEngine(format, [], ps));
+  });
+
+  it.each([[undefined], ['table {{.Repository}}:{{.Tag}}\\t{{.Digest}}'], ['{{.ID}}']])('image rows, format %j', (format) => {
+    for (const table of [IMAGES_TABLE, IMAGES_DIGEST_TABLE]) {
+      expect(formatRows(format, imgRows, { table, headers: IMAGES_HEADERS })).toBe(viaEngine(format, imgRows, { table, headers: IMAGES_HEADERS }));
+    }
+  });
+
+  it('leaves fields that are not strings to the engine', () => {
+    expect(formatRows('{{.Ports}}', containers, psDefaults)).toBe(viaEngine('{{.Ports}}', containers, psDefaults));
+    expect(formatRows('{{.Ports}}', containers, psDefaults)).toContain('[0.0.0.0:8080->80/tcp [::]:8080->80/tcp]');
   });
 });
 

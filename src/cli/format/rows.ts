@@ -42,16 +42,57 @@ export function formatRows(format: string | undefined, rows: readonly object[], 
   const body = (isTable ? chosen.slice(TABLE.length) : chosen)
     .replace(/^ +| +$/g, '')
     .replace(/\\[tn]/g, (escape) => (escape === '\\t' ? '\t' : '\n'));
-  const template = new Template(body);
-  const lines = rows.map((row) => `${template.execute(row)}\n`).join('');
-  if (!isTable) return lines;
   const headers = defaults.headers ?? {};
   const resolve = (path: readonly string[]): string => {
     const key = path.join('.');
     return Object.hasOwn(headers, key) ? (headers[key] ?? key) : path.map(headerName).join(' ');
   };
+  const fields = fieldsOnly(body, rows);
+  if (fields !== undefined) {
+    // The default tables (`ps`, `images` ...), `-q` and most custom formats: no template to run.
+    const lines = rows.map((row) => `${fields.render((field) => (row as Record<string, string>)[field] as string)}\n`).join('');
+    return isTable ? tabwrite(`${fields.render((field) => resolve([field]))}\n${lines}`) : lines;
+  }
+  const template = new Template(body);
+  const lines = rows.map((row) => `${template.execute(row)}\n`).join('');
+  if (!isTable) return lines;
   const header = template.execute(new HeaderValue([], resolve), HEADER_FUNCTIONS);
   return tabwrite(`${header}\n${lines}`);
+}
+
+/** `{{.Field}}` (spaces allowed inside the braces, as in Go): the only action of a fields-only template. */
+const FIELD_ACTION = /\{\{ *\.([A-Za-z_][A-Za-z0-9_]*) *\}\}/g;
+
+/**
+ * A template made only of text and `{{.Field}}` actions, over rows in which each of those
+ * fields is a string of the row's own: Go's template prints exactly the text and the
+ * strings, so the rows are rendered without parsing or running a template. Anything else
+ * (functions, pipes, nested fields, trim markers, a field missing or not a string) is
+ * undefined here and left to the template engine, with its errors and Go's printing rules.
+ */
+function fieldsOnly(body: string, rows: readonly object[]): { render(cell: (field: string) => string): string } | undefined {
+  const texts: string[] = [];
+  const fields: string[] = [];
+  let last = 0;
+  for (const m of body.matchAll(FIELD_ACTION)) {
+    texts.push(body.slice(last, m.index));
+    fields.push(m[1] as string);
+    last = m.index + m[0].length;
+  }
+  texts.push(body.slice(last));
+  if (texts.some((t) => t.includes('{{'))) return undefined;
+  for (const row of rows) {
+    for (const field of fields) {
+      if (!Object.hasOwn(row, field) || typeof (row as Record<string, unknown>)[field] !== 'string') return undefined;
+    }
+  }
+  return {
+    render(cell) {
+      let out = texts[0] as string;
+      for (let i = 0; i < fields.length; i++) out += cell(fields[i] as string) + (texts[i + 1] as string);
+      return out;
+    },
+  };
 }
 
 /** Renders one object for `inspect -f`; `json` alone prints the value as JSON. */

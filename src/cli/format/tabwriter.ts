@@ -21,9 +21,16 @@ interface Cell {
   readonly width: number;
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Go's utf8.RuneCountInString: code points, so a pair of surrogates is one (no array built for the common case). */
+function runeCount(t: string): number {
+  return SURROGATE.test(t) ? [...t].length : t.length;
+}
+
 /** Aligns the tab-separated columns of `text`. */
 export function tabwrite(text: string, options: TabwriterOptions = DOCKER_TABWRITER): string {
-  const lines: Cell[][] = text.split('\n').map((line) => line.split('\t').map((t) => ({ text: t, width: [...t].length })));
+  const lines: Cell[][] = text.split('\n').map((line) => line.split('\t').map((t) => ({ text: t, width: runeCount(t) })));
   const out: string[] = [];
 
   const writeLines = (widths: readonly number[], line0: number, line1: number): void => {
