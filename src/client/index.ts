@@ -1,15 +1,17 @@
 /**
  * @module
  * berth's Engine API client: Docker Engine API v1.44 over the daemon's unix socket,
- * with plain `node:http` (one connection per request, keep-alive off), connection
- * hijacking for attach and exec, Docker's stream demultiplexer and a JSON-lines
- * progress reader. The CLI is nothing but a user of this module.
+ * with HTTP/1.1 written and read in `./wire.ts` (one connection per request, keep-alive off;
+ * the same bytes node:http sent, without loading it), connection hijacking for attach and
+ * exec, Docker's stream demultiplexer and a JSON-lines progress reader. The CLI is nothing
+ * but a user of this module.
  */
-import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { Duplex, Readable, Writable } from 'node:stream';
 import { BerthError, Unavailable } from '../core/errors.js';
 import { daemonError, errorText } from './errors.js';
+import { exchange, type WireHandlers, type WireResponse } from './wire.js';
 
 export { DEFAULT_SOCKET, parseHost, resolveHost } from './host.js';
 export { Demuxer, demux, type Frame } from './demux.js';
@@ -36,7 +38,7 @@ export interface EngineResponse {
   status: number;
   headers: IncomingHttpHeaders;
   /** The response body as a stream (for logs, events, tar archives, progress). */
-  stream: IncomingMessage;
+  stream: Readable;
   json<T = unknown>(): Promise<T>;
   text(): Promise<string>;
   buffer(): Promise<Buffer>;
@@ -100,11 +102,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function makeResponse(res: IncomingMessage): EngineResponse {
+function makeResponse(res: WireResponse): EngineResponse {
   let body: Promise<Buffer> | undefined;
   const buffer = () => (body ??= readAll(res));
   return {
-    status: res.statusCode ?? 0,
+    status: res.statusCode,
     headers: res.headers,
     stream: res,
     buffer,
@@ -116,10 +118,17 @@ function makeResponse(res: IncomingMessage): EngineResponse {
   };
 }
 
-async function responseError(res: IncomingMessage): Promise<BerthError> {
-  const status = res.statusCode ?? 500;
+async function responseError(res: WireResponse): Promise<BerthError> {
+  const status = res.statusCode;
   const body = (await readAll(res).catch(() => Buffer.alloc(0))).toString('utf8');
-  return daemonError(status, errorText(status, body, STATUS_CODES[status]));
+  // The status text is shown only when the body is empty: node:http's table is loaded then.
+  const statusText = body.trim() === '' ? (await import('node:http')).STATUS_CODES[status] : undefined;
+  return daemonError(status, errorText(status, body, statusText));
+}
+
+/** The error node:http gave for an aborted request. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 /** A client of the berth (Docker Engine API) daemon on a unix socket. */
@@ -167,7 +176,8 @@ export class EngineClient {
     }
   }
 
-  private open(method: string, path: string, opts: RequestOptions, extraHeaders: Record<string, string> = {}): { req: ClientRequest; send: () => void } {
+  /** Connects and sends one request; `handlers` get the response, an upgrade or the error. */
+  private send(method: string, path: string, opts: RequestOptions, extraHeaders: Record<string, string>, handlers: WireHandlers): void {
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...extraHeaders, ...(opts.headers ?? {}) };
     let payload: Buffer | Readable | undefined;
     const body = opts.body;
@@ -180,36 +190,19 @@ export class EngineClient {
       headers['Content-Type'] ??= 'application/json';
     }
     if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
-    // One connection per request (keep-alive off), made here rather than by an http.Agent:
-    // without an agent node sends `Connection: close` just the same, and skips the agent's
-    // bookkeeping, whose first use also compiles net.isIPv6's large regex (~5 ms per CLI run).
-    const socketPath = this.socketPath;
-    const req = httpRequest({
-      socketPath,
-      method,
-      path: this.url(path, opts.query, opts.unversioned),
-      headers,
-      createConnection: () => createConnection(socketPath),
-      defaultPort: 80, // keeps the Host header `localhost`, as the agent sent it
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    const send = () => {
-      if (payload === undefined) req.end();
-      else if (Buffer.isBuffer(payload)) req.end(payload);
-      else {
-        const src = payload;
-        // Only start reading a stream body once connected, so a refused connection can be retried.
-        req.once('socket', (s: Socket) => {
-          const go = () => {
-            src.once('error', (err) => req.destroy(err));
-            src.pipe(req);
-          };
-          if (s.connecting) s.once('connect', go);
-          else go();
-        });
-      }
-    };
-    return { req, send };
+    const signal = opts.signal;
+    if (signal?.aborted) {
+      handlers.error(abortError(signal));
+      return;
+    }
+    // One connection per request (keep-alive off), as docker's CLI does for berth's socket.
+    const socket = createConnection(this.socketPath);
+    if (signal !== undefined) {
+      const onAbort = () => socket.destroy(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    exchange(socket, { method, path: this.url(path, opts.query, opts.unversioned), headers, ...(payload !== undefined ? { body: payload } : {}) }, handlers);
   }
 
   /** One API call. Resolves once the response headers arrive; throws the daemon's error for status >= 400. */
@@ -217,14 +210,17 @@ export class EngineClient {
     return this.withRetry(
       () =>
         new Promise<EngineResponse>((resolve, reject) => {
-          const { req, send } = this.open(method, path, opts);
-          req.once('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : this.connectError(e)));
-          req.once('response', (res) => {
-            const status = res.statusCode ?? 0;
-            if (status >= 400) responseError(res).then(reject, reject);
-            else resolve(makeResponse(res));
+          this.send(method, path, opts, {}, {
+            response: (res) => {
+              if (res.statusCode >= 400) responseError(res).then(reject, reject);
+              else resolve(makeResponse(res));
+            },
+            upgrade: (_res, socket) => {
+              socket.destroy();
+              reject(new BerthError(`unexpected protocol upgrade from the daemon on ${method} ${path}`));
+            },
+            error: (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : this.connectError(e)),
           });
-          send();
         }),
     );
   }
@@ -244,10 +240,14 @@ export class EngineClient {
   async ping(): Promise<boolean> {
     try {
       const res = await new Promise<EngineResponse>((resolve, reject) => {
-        const { req, send } = this.open('GET', '/_ping', { unversioned: true });
-        req.once('error', reject);
-        req.once('response', (res) => resolve(makeResponse(res)));
-        send();
+        this.send('GET', '/_ping', { unversioned: true }, {}, {
+          response: (res) => resolve(makeResponse(res)),
+          upgrade: (_res, socket) => {
+            socket.destroy();
+            reject(new Error('unexpected upgrade'));
+          },
+          error: reject,
+        });
       });
       await res.buffer();
       return res.status === 200;
@@ -264,24 +264,22 @@ export class EngineClient {
     return this.withRetry(
       () =>
         new Promise<HijackedConnection>((resolve, reject) => {
-          const { req, send } = this.open(method, path, { query: opts.query, body: opts.body, headers: opts.headers }, { Connection: 'Upgrade', Upgrade: 'tcp' });
-          req.once('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
-          req.once('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => {
-            if (head.length > 0) socket.unshift(head);
-            socket.setNoDelay(true);
-            resolve({ socket, status: res.statusCode ?? 101, headers: res.headers, raw: isRawStream(res.headers, opts.tty) });
+          this.send(method, path, { query: opts.query, body: opts.body, headers: opts.headers }, { Connection: 'Upgrade', Upgrade: 'tcp' }, {
+            upgrade: (res, socket: Socket) => {
+              socket.setNoDelay(true);
+              resolve({ socket, status: res.statusCode, headers: res.headers, raw: isRawStream(res.headers, opts.tty) });
+            },
+            response: (res) => {
+              if (res.statusCode >= 400) {
+                responseError(res).then(reject, reject);
+                return;
+              }
+              // A daemon that does not upgrade: output comes as the response body, stdin cannot be sent.
+              const sink = new Writable({ write: (_c, _e, cb) => cb() });
+              resolve({ socket: Duplex.from({ readable: res, writable: sink }), status: res.statusCode, headers: res.headers, raw: isRawStream(res.headers, opts.tty) });
+            },
+            error: (e: NodeJS.ErrnoException) => reject(this.connectError(e)),
           });
-          req.once('response', (res: IncomingMessage) => {
-            const status = res.statusCode ?? 0;
-            if (status >= 400) {
-              responseError(res).then(reject, reject);
-              return;
-            }
-            // A daemon that does not upgrade: output comes as the response body, stdin cannot be sent.
-            const sink = new Writable({ write: (_c, _e, cb) => cb() });
-            resolve({ socket: Duplex.from({ readable: res, writable: sink }), status, headers: res.headers, raw: isRawStream(res.headers, opts.tty) });
-          });
-          send();
         }),
     );
   }
