@@ -7,17 +7,17 @@
 //    modules each resolved, loaded and linked. A command added to src/cli/registry.ts is in
 //    the bundle with no extra step. The daemon is not: `berth daemon` imports
 //    dist/daemon/main.js at run time (src/cli/paths.ts).
-// 2. Write V8's code cache for it, dist/cli/bundle.cache, so that bin/berth deserializes
-//    compiled code instead of compiling the script. V8 checks the cache against its version,
-//    its flags and the script, and ignores it when they differ (another node, a rebuild
-//    without this step): berth then compiles as usual, only slower.
+// 2. Write V8's code cache for it, dist/cli/bundle.cache (scripts/cli-cache.mjs), so that
+//    bin/berth deserializes compiled code instead of compiling the script. V8 checks the
+//    cache against its version, its flags and the script, and ignores it when they differ
+//    (another node, a rebuild without this step): berth then compiles as usual, only slower.
 //
 // bundle.js is a function expression `(function (exports, require, module, __filename,
 // __dirname) {...})`, the CommonJS wrapper, so bin/berth runs it with vm.Script (the only way
 // to hand V8 a code cache on Node 20) and no string concatenation. It is not meant to be
 // imported.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -51,20 +51,11 @@ await build({
 
 // The code cache comes from a separate node started with no V8 flags, as bin/berth starts
 // the CLI: V8 rejects a cache made under other flags (`--max-semi-space-size` included).
-const MAKE_CACHE = `
-const { readFileSync, writeFileSync } = require('node:fs');
-const { dirname } = require('node:path');
-const vm = require('node:vm');
-const [file, out] = process.argv.slice(1);
-const script = new vm.Script(readFileSync(file, 'utf8'), { filename: file });
-const mod = { exports: {} };
-script.runInThisContext()(mod.exports, require, mod, file, dirname(file));
-writeFileSync(out, script.createCachedData());
-`;
-const r = spawnSync(process.execPath, ['-e', MAKE_CACHE, BUNDLE, CACHE], { stdio: 'inherit' });
-if (r.status !== 0) {
+const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'cli-cache.mjs'), BUNDLE, CACHE], { stdio: 'inherit' });
+const size = (f) => `${Math.round(readFileSync(f).length / 1024)} KiB`;
+if (r.status !== 0 || !existsSync(CACHE)) {
   process.stderr.write(`build-cli: writing the code cache failed (${r.status ?? r.signal}); berth works without it, only starts slower\n`);
   process.exitCode = 1;
+} else {
+  process.stdout.write(`build-cli: ${size(BUNDLE)} bundle, ${size(CACHE)} code cache\n`);
 }
-const size = (f) => `${Math.round(readFileSync(f).length / 1024)} KiB`;
-process.stdout.write(`build-cli: ${size(BUNDLE)} bundle, ${size(CACHE)} code cache\n`);
