@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineClient } from './index.js';
 import { ChunkedDecoder, requestHead } from './wire.js';
@@ -120,6 +121,17 @@ describe('EngineClient over the wire', () => {
     expect(requests[0]).toMatch(/Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n$/);
     await c.call('POST', '/images/create', { body: Readable.from([Buffer.from('abc'), Buffer.from('de')]), headers: { 'Content-Length': '5' } });
     expect(requests[1]).toMatch(/Content-Length: 5\r\nHost: localhost\r\nConnection: close\r\n\r\nabcde$/);
+  });
+
+  it("sends a stream that is not node's own (tar-stream's pack, as cp does) in chunks", async () => {
+    const c = await serve('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const pack = tar.pack();
+    pack.entry({ name: 'f.txt' }, 'hello');
+    pack.finalize();
+    await c.call('PUT', '/containers/x/archive', { query: { path: '/tmp' }, body: pack });
+    expect(requests[0]).toMatch(/^PUT \/v1\.44\/containers\/x\/archive\?path=%2Ftmp HTTP\/1\.1\r\nUser-Agent: berth-cli \(linux\)\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n[0-9a-f]+\r\n/);
+    expect(requests[0]).toContain('f.txt');
+    expect(requests[0]?.endsWith('\r\n0\r\n\r\n')).toBe(true);
   });
 
   it('hands over the socket on 101 with the bytes that followed the head', async () => {

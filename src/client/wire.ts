@@ -37,8 +37,11 @@ export interface WireRequest {
   path: string;
   /** In the order given; `Host`, `Connection: close` and the body's framing are added as node:http adds them. */
   headers: Readonly<Record<string, string>>;
-  /** A Buffer goes out with the `Content-Length` the caller set; a stream goes out chunked. */
-  body?: Buffer | Readable;
+  /**
+   * A Buffer goes out with the `Content-Length` the caller set; a stream (node's, or any with
+   * `on`/`pause`/`resume`, such as tar-stream's) goes out chunked unless the caller set one.
+   */
+  body?: Buffer | NodeJS.ReadableStream;
 }
 
 export interface WireHandlers {
@@ -62,7 +65,7 @@ const MAX_HEAD = 64 * 1024;
 
 /** True when a streamed body goes out in chunks: the caller gave no `Content-Length`. */
 function isChunked(req: WireRequest): boolean {
-  return req.body instanceof Readable && !Object.keys(req.headers).some((name) => name.toLowerCase() === 'content-length');
+  return req.body !== undefined && !Buffer.isBuffer(req.body) && !Object.keys(req.headers).some((name) => name.toLowerCase() === 'content-length');
 }
 
 /** The request head, byte for byte what node:http's ClientRequest wrote for the same options. */
@@ -81,7 +84,7 @@ export function requestHead(req: WireRequest): string {
   if (!host) head += 'Host: localhost\r\n';
   if (!connection) head += 'Connection: close\r\n';
   if (!length) {
-    if (req.body instanceof Readable) head += 'Transfer-Encoding: chunked\r\n';
+    if (isChunked(req)) head += 'Transfer-Encoding: chunked\r\n';
     else if (req.body === undefined && !BODYLESS.has(req.method)) head += 'Content-Length: 0\r\n';
   }
   return `${head}\r\n`;
