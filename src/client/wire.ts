@@ -290,30 +290,50 @@ export function exchange(socket: Socket, req: WireRequest, handlers: WireHandler
   socket.on('error', fail);
   socket.on('close', onClose);
 
+  // As node:http does, the head goes out with the body's first bytes (or its end), and what is
+  // written in one tick leaves in one writev: a daemon that answers from the head alone (a 404
+  // before reading an upload) then rarely closes the connection while the upload is still
+  // being written (EPIPE instead of its answer).
+  const requestText = requestHead(req);
+  let headSent = false;
+  let corked = false;
+  /** Writes `parts`, the head first if not yet sent; false when the socket asks to wait. */
+  const write = (...parts: (string | Buffer)[]): boolean => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    let more = true;
+    if (!headSent) {
+      headSent = true;
+      more = socket.write(requestText, 'latin1');
+    }
+    for (const part of parts) more = typeof part === 'string' ? socket.write(part, 'latin1') : socket.write(part);
+    return more;
+  };
   const send = (): void => {
-    socket.write(requestHead(req), 'latin1');
     const body = req.body;
-    if (body === undefined) return;
-    if (Buffer.isBuffer(body)) {
-      if (body.length > 0) socket.write(body);
+    if (body === undefined || Buffer.isBuffer(body)) {
+      write(...(body !== undefined && body.length > 0 ? [body] : []));
       return;
     }
     // A stream: as it is with the caller's Content-Length, else in chunks.
     const chunked = isChunked(req);
-    body.once('error', (err) => fail(err));
+    body.once('error', (err: Error) => fail(err));
     body.on('data', (chunk: Buffer | string) => {
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (data.length === 0) return;
-      if (chunked) socket.write(`${data.length.toString(16)}\r\n`, 'latin1');
-      let more = socket.write(data);
-      if (chunked) more = socket.write('\r\n', 'latin1');
-      if (!more) {
+      if (data.length === 0 || socket.destroyed) return;
+      if (!(chunked ? write(`${data.length.toString(16)}\r\n`, data, '\r\n') : write(data))) {
         body.pause();
         socket.once('drain', () => body.resume());
       }
     });
     body.once('end', () => {
-      if (chunked && !socket.destroyed) socket.write('0\r\n\r\n', 'latin1');
+      if (!socket.destroyed) write(...(chunked ? ['0\r\n\r\n'] : []));
     });
   };
   if (socket.connecting) socket.once('connect', send);
