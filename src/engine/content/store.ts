@@ -4,7 +4,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, unlink } fr
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgument, NotFound } from '../../core/errors.js';
+import { Internal, InvalidArgument, NotFound } from '../../core/errors.js';
 import { fsyncDir } from '../util/atomic.js';
 
 /**
@@ -40,6 +40,9 @@ export function sha256(data: Buffer | string): string {
 }
 
 /** Partial downloads older than this are dropped at start. */
+/** Read size for blob streams, and how many downloaded bytes go to disk in one write. */
+const READ_CHUNK = 1024 * 1024;
+const WRITE_BATCH = 1024 * 1024;
 const PARTIAL_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 export class LocalContentStore implements ContentStore {
@@ -128,7 +131,8 @@ export class LocalContentStore implements ContentStore {
   }
 
   stream(digest: string): Readable {
-    return createReadStream(this.path(digest));
+    // Big reads: a layer read in 64 KiB chunks spends most of its time waiting on each one.
+    return createReadStream(this.path(digest), { highWaterMark: READ_CHUNK });
   }
 
   async put(data: Buffer | string): Promise<string> {
@@ -243,27 +247,60 @@ export class PartialBlob {
    * is hashed again, so `offset` is exactly what is on disk.
    */
   async append(source: AsyncIterable<Buffer> | Readable, onBytes: (n: number) => void = () => undefined): Promise<void> {
-    const count = (chunk: Buffer) => {
-      this.hash.update(chunk);
-      this.bytes += chunk.length;
-      onBytes(chunk.length);
+    // Chunks are hashed and counted as they come, and written by one writev at a time: what
+    // arrives while a write runs goes out with the next one (a slow download is written as it
+    // comes, a fast one in big writes); past WRITE_BATCH bytes waiting, reading waits.
+    const fh = await open(this.path, 'a', 0o644);
+    let batch: Buffer[] = [];
+    let batched = 0;
+    let writing: Promise<void> | undefined;
+    let writeError: { error: unknown } | undefined;
+    const startWrite = (): void => {
+      if (writing !== undefined || batch.length === 0 || writeError !== undefined) return;
+      const chunks = batch;
+      const bytes = batched;
+      batch = [];
+      batched = 0;
+      writing = fh
+        .writev(chunks)
+        .then(({ bytesWritten }) => {
+          if (bytesWritten !== bytes) throw new Internal(`${this.path}: short write (${bytesWritten} of ${bytes} bytes)`);
+        })
+        .catch((e: unknown) => {
+          writeError ??= { error: e };
+        })
+        .finally(() => {
+          writing = undefined;
+          startWrite();
+        });
+    };
+    /** Writes everything gathered; throws the first write error. */
+    const flush = async (): Promise<void> => {
+      startWrite();
+      while (writing !== undefined) await writing;
+      if (writeError !== undefined) throw writeError.error;
     };
     try {
-      await pipeline(
-        source,
-        async function* (src: AsyncIterable<Buffer>) {
-          for await (const chunk of src) {
-            yield chunk;
-            // counted once handed to the file stream; a failed write is caught by rehash()
-            count(chunk);
-          }
-        },
-        createWriteStream(this.path, { flags: 'a', mode: 0o644 }),
-      );
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        if (writeError !== undefined) throw writeError.error;
+        batch.push(chunk);
+        batched += chunk.length;
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        onBytes(chunk.length);
+        startWrite();
+        if (batched >= WRITE_BATCH && writing !== undefined) await writing;
+      }
+      await flush();
     } catch (e) {
+      // What arrived before the failure is kept (a resume starts after it).
+      await flush().catch(() => undefined);
+      await fh.close().catch(() => undefined);
+      // What is on disk is the truth: hash it again, so `offset` is exactly that.
       await this.rehash().catch(() => undefined);
       throw e;
     }
+    await fh.close();
   }
 
   /** Verifies digest and size; commits the blob, or deletes the partial and throws. */

@@ -9,7 +9,7 @@ import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '.
 import { familiarName, formatReference, parseReference, withDefaultTag } from '../../core/reference.js';
 import type { LocalContentStore } from '../content/store.js';
 import { unpackLayer } from '../layers/index.js';
-import { chainIds, type OverlaySnapshotter } from '../snapshots/overlay.js';
+import { chainIds, type OverlaySnapshotter, type SnapshotMeta } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { Mutex } from '../util/mutex.js';
 import { CompressedLayers, type CompressedVariant } from './compressed.js';
@@ -105,27 +105,49 @@ export class ImageStore {
 
   /**
    * Unpacks a layer blob that is already in the content store (a pulled layer) onto
-   * `parentChain`; `onRead` sees the blob's bytes as they are read (for progress).
+   * `parentChain`; `onRead` sees the blob's bytes as they are read (for progress). With
+   * `diffId`, a layer that unpacks to another diffID is an error and no snapshot is kept.
    */
   async addStoredLayer(
     descriptor: Descriptor,
     parentChain: string | undefined,
-    opts: { onRead?: (bytes: number) => void; signal?: AbortSignal } = {},
+    opts: { onRead?: (bytes: number) => void; signal?: AbortSignal; diffId?: string } = {},
   ): Promise<{ descriptor: Descriptor; diffId: string; chainId: string }> {
     if (!(await this.content.has(descriptor.digest))) throw new NotFound(`blob ${descriptor.digest}: not found`);
     const onRead = opts.onRead;
-    const source = (): AsyncIterable<Buffer> => {
-      const stream = this.content.stream(descriptor.digest);
-      if (!onRead) return stream;
-      return (async function* () {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          onRead(chunk.length);
-          yield chunk;
-        }
-      })();
-    };
-    const meta = await this.snapshots.unpackNew(parentChain, (dir) => unpackLayer(source(), dir, opts.signal ? { signal: opts.signal } : {}));
+    const stream = this.content.stream(descriptor.digest) as AsyncIterable<Buffer>;
+    const source = !onRead
+      ? stream
+      : (async function* () {
+          for await (const chunk of stream) {
+            onRead(chunk.length);
+            yield chunk;
+          }
+        })();
+    const meta = await this.unpackLayerFrom(source, descriptor, parentChain, opts);
     return { descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size }, diffId: meta.diffId, chainId: meta.chainId };
+  }
+
+  /**
+   * Unpacks the layer blob `descriptor` from `source` (its bytes, as a download receives
+   * them) onto `parentChain`. The snapshot is filed only after `verified` resolves (the
+   * blob's digest checked) and when the layer unpacks to `diffId` (when given): otherwise
+   * nothing of it stays.
+   */
+  async unpackLayerFrom(
+    source: AsyncIterable<Buffer>,
+    descriptor: Descriptor,
+    parentChain: string | undefined,
+    opts: { signal?: AbortSignal; diffId?: string; verified?: Promise<void> } = {},
+  ): Promise<SnapshotMeta> {
+    return this.snapshots.unpackNew(parentChain, async (dir) => {
+      const r = await unpackLayer(source, dir, opts.signal ? { signal: opts.signal } : {});
+      await opts.verified;
+      if (opts.diffId !== undefined && r.diffId !== opts.diffId) {
+        throw new InvalidArgument(`layer ${descriptor.digest} unpacks to diffID ${r.diffId}, but the image config says ${opts.diffId}`);
+      }
+      return r;
+    });
   }
 
   /** Records `repository@digest` (the manifest a registry served) for an image; returns false when already there. */

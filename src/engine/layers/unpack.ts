@@ -55,7 +55,7 @@ interface Meta {
 /** Files up to this size are buffered and written in the background; bigger ones stream in line. */
 const SMALL_FILE = 1024 * 1024;
 const MAX_JOBS = 64;
-const MAX_BUFFERED = 32 * 1024 * 1024;
+const MAX_BUFFERED = 8 * 1024 * 1024;
 const WRITE_BATCH = 1024 * 1024;
 
 const IS_ROOT = process.getuid?.() === 0;

@@ -2,15 +2,17 @@
  * `pull`: manifest (by tag or digest; from a manifest list / OCI index the platform's
  * entry), config, then the layers: downloaded in parallel (a daemon-wide limit) into the
  * content store's partial files, hashed as they stream, verified before they are committed,
- * resumed with Range requests after a cut or an interrupted pull, and unpacked one after
- * the other in layer order as soon as the next one is complete. Progress is Docker's JSON
- * message stream.
+ * resumed with Range requests after a cut or an interrupted pull, and unpacked as their
+ * bytes arrive, each into its own snapshot, filed once its digest is verified. Progress is
+ * Docker's JSON message stream.
  */
+import { createReadStream } from 'node:fs';
 import { InvalidArgument, NotFound, BerthError } from '../../core/errors.js';
 import type { Descriptor, ImageConfig, Manifest, Platform } from '../../core/oci.js';
 import { familiarName, familiarString, type Reference } from '../../core/reference.js';
 import type { ImageStore } from '../images/store.js';
 import { chainIds } from '../snapshots/overlay.js';
+import { ByteFeed } from '../util/feed.js';
 import type { Credentials } from './auth.js';
 import { RegistryClient, type TokenCache } from './client.js';
 import { endpointsFor, type RegistryConfig } from './config.js';
@@ -120,8 +122,8 @@ interface LayerJob {
   id: string;
   diffId: string;
   chainId: string;
-  /** Resolves when the blob is in the content store. */
-  downloaded?: Promise<void>;
+  /** Resolves when the layer is in place (blob and snapshot). */
+  done?: Promise<void>;
   /** The snapshot is there already: nothing to unpack. */
   snapshotExists: boolean;
 }
@@ -264,60 +266,105 @@ class Puller {
       jobs.push(job);
       if (snapshotExists && blobExists) {
         this.emit(statusMessage('Already exists', job.id));
-        job.downloaded = Promise.resolve();
+        job.done = Promise.resolve();
       } else {
         this.emit(statusMessage('Pulling fs layer', job.id));
       }
     }
-    // Start every download (the semaphore keeps at most N running); unpack in order.
+    // Every layer at once (the semaphore keeps at most N downloads running): each is unpacked
+    // while it downloads, into its own snapshot (a snapshot names its parent; it does not need
+    // it on disk), so no layer waits for the one below it.
     for (const job of jobs) {
-      if (job.downloaded !== undefined) continue;
-      job.downloaded = this.download(job, endpoint);
-      job.downloaded.catch(() => this.abort.abort(new Error('pull failed')));
+      if (job.done !== undefined) continue;
+      job.done = this.layer(job, endpoint, job.index === 0 ? undefined : (chains[job.index - 1] as string));
+      job.done.catch(() => this.abort.abort(new Error('pull failed')));
     }
     try {
+      // "Pull complete" in layer order, as Docker reports it.
       for (const job of jobs) {
-        await job.downloaded;
-        // A layer whose snapshot is here needed its blob only (for push and save).
-        if (job.snapshotExists) continue;
-        await this.deps.unpacking.run(job.chainId, async () => {
-          // Another pull may have unpacked it meanwhile.
-          if ((await images.snapshots.get(job.chainId)) !== undefined) {
-            this.emit(statusMessage('Pull complete', job.id));
-            return;
-          }
-          await this.unpack(job, job.index === 0 ? undefined : (chains[job.index - 1] as string));
-        });
+        await job.done;
+        if (!job.snapshotExists) this.emit(statusMessage('Pull complete', job.id));
       }
     } catch (e) {
       this.abort.abort(e);
-      // Let every download stop (and keep its partial) before reporting.
-      await Promise.allSettled(jobs.map((j) => j.downloaded));
-      const first = await firstRealError(jobs, e);
-      throw first;
+      // Let every layer stop (a download keeps its partial) before reporting.
+      await Promise.allSettled(jobs.map((j) => j.done));
+      throw await firstRealError(jobs, e);
     }
   }
 
-  private async unpack(job: LayerJob, parent: string | undefined): Promise<void> {
+  /** One layer: its blob downloaded (and unpacked on the way), or unpacked from the store. */
+  private async layer(job: LayerJob, endpoint: number, parent: string | undefined): Promise<void> {
+    if (job.snapshotExists) {
+      // Its snapshot is here: the blob is needed only (for push and save).
+      await this.download(job, () => this.fetchBlob(job, endpoint));
+      return;
+    }
+    const streamed = await this.download(job, () => this.fetchAndUnpack(job, endpoint, parent));
+    if (streamed) return;
+    // The blob was in the store already, or another pull fetched it.
+    await this.deps.unpacking.run(job.chainId, async () => {
+      // Another pull may have unpacked it meanwhile.
+      if ((await this.deps.images.snapshots.get(job.chainId)) === undefined) await this.unpackStored(job, parent);
+    });
+  }
+
+  private async unpackStored(job: LayerJob, parent: string | undefined): Promise<void> {
     const total = job.descriptor.size;
     let read = 0;
     const onRead = (n: number) => {
       read += n;
       if (this.throttle.update(`x${job.id}`, read, total)) this.emit(progressMessage('Extracting', job.id, read, total));
     };
-    const added = await this.deps.images.addStoredLayer(job.descriptor, parent, { onRead, signal: this.signal });
-    if (added.diffId !== job.diffId) {
-      throw new InvalidArgument(`layer ${job.descriptor.digest} unpacks to diffID ${added.diffId}, but the image config says ${job.diffId}`);
-    }
-    this.emit(statusMessage('Pull complete', job.id));
+    await this.deps.images.addStoredLayer(job.descriptor, parent, { onRead, signal: this.signal, diffId: job.diffId });
   }
 
   /**
-   * Downloads one layer blob into the content store. One download per digest at a time in
-   * the daemon: another pull (or the same blob twice in one manifest) waits for it, then
-   * finds the blob there.
+   * Downloads a blob and unpacks it as its bytes arrive: they go to the partial file (hashed)
+   * and to the unpacker at once. The snapshot is filed only once the blob's digest is right
+   * (and its diffID the config's); a failure of either side stops the other.
    */
-  private async download(job: LayerJob, endpoint: number): Promise<void> {
+  private async fetchAndUnpack(job: LayerJob, endpoint: number, parent: string | undefined): Promise<void> {
+    const { images } = this.deps;
+    const feed = new ByteFeed(FEED_BYTES);
+    let settle!: (e?: unknown) => void;
+    const verified = new Promise<void>((res, rej) => (settle = (e) => (e === undefined ? res() : rej(e))));
+    verified.catch(() => undefined);
+    const unpacked = this.deps.unpacking
+      .run(job.chainId, async () => {
+        // Another pull (of another blob with the same content) may have unpacked it meanwhile.
+        if ((await images.snapshots.get(job.chainId)) !== undefined) return;
+        await images.unpackLayerFrom(feed, job.descriptor, parent, { signal: this.signal, diffId: job.diffId, verified });
+      })
+      .finally(() => feed.close());
+    // A layer that cannot be unpacked stops its download (and the pull) at once.
+    unpacked.catch(() => this.abort.abort(new Error('pull failed')));
+    let downloadError: unknown;
+    try {
+      await this.fetchBlob(job, endpoint, new DownloadTap(feed));
+      feed.end();
+      settle();
+    } catch (e) {
+      downloadError = e;
+      feed.fail(e);
+      settle(e);
+    }
+    const unpackError = await unpacked.then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('unpack failed'),
+    );
+    // The download's own failure (a bad digest, the network) explains an unpack stopped by it.
+    if (downloadError !== undefined && !isPullFailed(downloadError)) throw downloadError;
+    if (unpackError !== undefined) throw unpackError;
+    if (downloadError !== undefined) throw downloadError;
+  }
+
+  /**
+   * Runs `fetch` for one layer blob unless it is in the content store. One download per
+   * digest at a time in the daemon: another pull (or the same blob twice in one manifest)
+   * waits for it, then finds the blob there. Returns whether `fetch` ran.
+   */
+  private async download(job: LayerJob, fetch: () => Promise<void>): Promise<boolean> {
     const { content } = this.deps.images;
     const digest = job.descriptor.digest;
     for (;;) {
@@ -327,13 +374,15 @@ class Puller {
         this.signal.throwIfAborted();
         continue;
       }
+      let fetched = false;
       // Claimed with no await between the check and the set.
       const work = (async () => {
         if (await content.has(digest)) {
           this.emit(statusMessage('Download complete', job.id));
           return;
         }
-        await this.fetchBlob(job, endpoint);
+        fetched = true;
+        await fetch();
       })();
       const shared = work.then(
         () => undefined,
@@ -345,11 +394,11 @@ class Puller {
       } finally {
         if (this.deps.inflight.get(digest) === shared) this.deps.inflight.delete(digest);
       }
-      return;
+      return fetched;
     }
   }
 
-  private async fetchBlob(job: LayerJob, firstEndpoint: number): Promise<void> {
+  private async fetchBlob(job: LayerJob, firstEndpoint: number, tap?: DownloadTap): Promise<void> {
     const { content } = this.deps.images;
     const { digest, size } = job.descriptor;
     let release: (() => void) | undefined;
@@ -361,7 +410,7 @@ class Puller {
       let endpoint = firstEndpoint;
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.fetchInto(job, partial, endpoint);
+          await this.fetchInto(job, partial, endpoint, tap);
           if (partial.offset < size) {
             throw new ShortRead(`${digest}: the registry sent ${partial.offset} of ${size} bytes`);
           }
@@ -389,6 +438,7 @@ class Puller {
           await delay(wait, this.signal);
         }
       }
+      await tap?.catchUp(partial.path, partial.offset);
       this.emit(statusMessage('Verifying Checksum', job.id));
       try {
         await partial.commit(size);
@@ -404,7 +454,7 @@ class Puller {
   }
 
   /** One attempt: a GET (a Range request from what the partial has), appended to the partial. */
-  private async fetchInto(job: LayerJob, partial: Awaited<ReturnType<ImageStore['content']['openPartial']>>, endpoint: number): Promise<void> {
+  private async fetchInto(job: LayerJob, partial: Awaited<ReturnType<ImageStore['content']['openPartial']>>, endpoint: number, tap?: DownloadTap): Promise<void> {
     const { digest, size } = job.descriptor;
     if (partial.offset > size) await partial.reset();
     if (partial.offset === size) return;
@@ -430,8 +480,56 @@ class Puller {
       if (current > size) throw new InvalidArgument(`filesystem layer verification failed for digest ${digest}: the registry sent more than ${size} bytes`);
       if (this.throttle.update(job.id, current, size)) this.emit(progressMessage('Downloading', job.id, current, size));
     };
-    await partial.append(res.body, onBytes);
+    if (tap === undefined) {
+      await partial.append(res.body, onBytes);
+      return;
+    }
+    // The tap gets what the partial held from an earlier attempt first, then this response.
+    await tap.catchUp(partial.path, partial.offset);
+    await partial.append(tap.pass(res.body, partial.offset), onBytes);
   }
+}
+
+/** Bytes a layer's unpacker may have waiting before the download waits for it. */
+const FEED_BYTES = 512 * 1024;
+
+/**
+ * Hands a download's bytes to an unpacker: every byte of the blob once and in order, across
+ * retries and resumes (a resumed download's first bytes come from its partial file).
+ */
+class DownloadTap {
+  /** Bytes of the blob handed over so far. */
+  private fed = 0;
+
+  constructor(private readonly feed: ByteFeed) {}
+
+  /** Hands over what the partial file holds beyond what was handed over, up to `offset`. */
+  async catchUp(file: string, offset: number): Promise<void> {
+    if (this.fed >= offset || this.feed.isClosed) return;
+    for await (const chunk of createReadStream(file, { start: this.fed, end: offset - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      await this.feed.push(chunk);
+      this.fed += chunk.length;
+    }
+  }
+
+  /** Passes a response body through, handing over the bytes from `start` on not yet handed over. */
+  async *pass(body: AsyncIterable<Buffer>, start: number): AsyncGenerator<Buffer> {
+    let pos = start;
+    for await (const chunk of body) {
+      const skip = this.fed - pos;
+      if (skip < chunk.length) {
+        const fresh = skip > 0 ? chunk.subarray(skip) : chunk;
+        await this.feed.push(fresh);
+        this.fed += fresh.length;
+      }
+      pos += chunk.length;
+      yield chunk;
+    }
+  }
+}
+
+function isPullFailed(e: unknown): boolean {
+  return e instanceof Error && e.message === 'pull failed';
 }
 
 class ShortRead extends BerthError {}
@@ -443,12 +541,12 @@ function isStreamCut(e: unknown): boolean {
 
 /** The error that started a failure (not the "aborted" the others saw because of it). */
 async function firstRealError(jobs: LayerJob[], fallback: unknown): Promise<unknown> {
-  if (!(fallback instanceof Error) || fallback.message !== 'pull failed') return fallback;
+  if (!isPullFailed(fallback)) return fallback;
   for (const j of jobs) {
     try {
-      await j.downloaded;
+      await j.done;
     } catch (e) {
-      if (!(e instanceof Error && e.message === 'pull failed')) return e;
+      if (!isPullFailed(e)) return e;
     }
   }
   return fallback;

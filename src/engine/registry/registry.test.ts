@@ -319,6 +319,70 @@ describe('pull', () => {
     expect(images.tryResolve(`${reg.host}/evil:v1`)).toBeUndefined();
   });
 
+  it('unpacks a layer while it downloads, files it only once the blob is verified, and resumes into a fresh unpack', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const big = randomBytes(400_000);
+    const tar = await makeTar([
+      { header: { name: 'first', mode: 0o644, mtime: new Date(0) }, body: Buffer.from('arrives first') },
+      { header: { name: 'big', mode: 0o644, mtime: new Date(0) }, body: big },
+    ]);
+    const blob = gzipSync(tar);
+    const layer = reg.addBlob('stream', blob);
+    const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha(tar)] } };
+    const c = reg.addBlob('stream', Buffer.from(JSON.stringify(config)));
+    reg.addManifest(
+      'stream',
+      { schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: { mediaType: MEDIA_TYPES.dockerConfig, digest: c.digest, size: c.size }, layers: [{ mediaType: MEDIA_TYPES.dockerLayerGzip, ...layer }] },
+      MEDIA_TYPES.dockerManifest,
+      'v1',
+    );
+    reg.blobFaults.set(layer.digest, { stallAfter: 200_000, times: 1 });
+    const snapshotsDir = join(base, 'snapshots');
+    const unpacking = async () => (await readdir(snapshotsDir)).filter((n) => n.includes('.tmp-'));
+    const abort = new AbortController();
+    const first = service().pull(parseReference(`${reg.host}/stream:v1`), { signal: abort.signal, progress: () => undefined });
+    first.catch(() => undefined);
+    // The first file is on disk while the blob is still coming (stalled half-way).
+    let seen = false;
+    for (let i = 0; i < 500 && !seen; i++) {
+      for (const d of await unpacking()) if ((await readFile(join(snapshotsDir, d, 'fs', 'first'), 'utf8').catch(() => '')) === 'arrives first') seen = true;
+      if (!seen) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(seen).toBe(true);
+    expect(await images.content.partialSize(layer.digest)).toBeLessThan(blob.length);
+    expect(await images.snapshots.get(sha(tar))).toBeUndefined();
+    abort.abort(new Error('client went away'));
+    await expect(first).rejects.toThrow('client went away');
+    // Nothing half-unpacked stays; the partial blob does.
+    expect(await unpacking()).toEqual([]);
+    expect(await images.snapshots.get(sha(tar))).toBeUndefined();
+    expect(await images.content.partialSize(layer.digest)).toBeGreaterThan(0);
+    // The next pull feeds the unpacker the partial first, then the rest from the registry.
+    await service().pull(parseReference(`${reg.host}/stream:v1`), { progress: () => undefined });
+    expect(reg.log.filter((l) => l.method === 'GET' && l.path.endsWith(layer.digest)).at(-1)?.range).toMatch(/^bytes=[1-9]\d*-$/);
+    const fs = await images.snapshots.path(sha(tar));
+    expect((await readFile(join(fs, 'big'))).equals(big)).toBe(true);
+    expect(await readFile(join(fs, 'first'), 'utf8')).toBe('arrives first');
+  });
+
+  it('keeps no snapshot of a tampered layer that unpacks cleanly', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    // Uncompressed: a flipped byte in a file's data still makes a valid tar.
+    const img = await buildImage(reg, 'evil2', 'v1', { n: 1, bytes: 50_000, plain: true });
+    const layer = img.layers[0] as Built['layers'][number];
+    const bad = Buffer.from(reg.blobs.get(layer.digest) as Buffer);
+    bad[1000] = (bad[1000] as number) ^ 0xff;
+    reg.tampered.set(layer.digest, bad);
+    await expect(service().pull(parseReference(`${reg.host}/evil2:v1`), { progress: () => undefined })).rejects.toThrow(
+      `filesystem layer verification failed for digest ${layer.digest}: digest mismatch`,
+    );
+    expect(await images.content.has(layer.digest)).toBe(false);
+    expect((await readdir(join(base, 'snapshots'))).sort()).toEqual(['empty', 'l']);
+    expect(await readdir(join(base, 'snapshots', 'l'))).toEqual(['empty']);
+  });
+
   it('uses a mirror first and falls back to the origin', async () => {
     reg = new FakeRegistry();
     await reg.start();
