@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
@@ -92,6 +92,8 @@ export class ContainerService {
   readonly bundles: string;
   readonly exitDir: string;
   readonly socketDir: string;
+  /** Docker's "init layer": mount points of the files berth bind-mounts, below every upper dir. */
+  readonly initDir: string;
   private readonly o: ContainerServiceOptions;
 
   constructor(o: ContainerServiceOptions) {
@@ -100,12 +102,14 @@ export class ContainerService {
     this.bundles = join(o.paths.execRoot, 'c');
     this.exitDir = join(o.paths.execRoot, 'exits');
     this.socketDir = join(o.paths.execRoot, 's');
+    this.initDir = join(o.paths.root, 'init');
   }
 
   // ---- state on disk -------------------------------------------------------------------
 
   async init(): Promise<void> {
     for (const d of [this.dir, this.bundles, this.exitDir, this.socketDir]) await mkdir(d, { recursive: true });
+    await makeInitDir(this.initDir);
     for (const id of await readdir(this.dir)) {
       const rec = await readJsonIfExists<ContainerRecord>(join(this.dir, id, 'container.json'));
       if (!rec) {
@@ -315,8 +319,7 @@ export class ContainerService {
     const merged = join(d, 'merged');
     const { isMounted } = await import('../../sys/mount.js');
     if (!(await isMounted(merged))) {
-      await makeInitDir(this.initDir(rec.id));
-      const m = await this.o.snapshots.mountFor(rec.topChain, join(d, 'upper'), join(d, 'work'), this.initDir(rec.id));
+      const m = await this.o.snapshots.mountFor(rec.topChain, join(d, 'upper'), join(d, 'work'), this.initDir);
       await this.o.mounter.mount(m, merged);
     }
     return merged;
@@ -428,14 +431,9 @@ export class ContainerService {
     return rec.mounts ?? [];
   }
 
-  /** Docker's "init layer": mount points of generated files, below the upper dir. */
-  initDir(id: string): string {
-    return join(this.cdir(id), 'init');
-  }
-
   /** The read-only layers under a container's upper dir, topmost first. */
   async lowerDirs(rec: ContainerRecord): Promise<string[]> {
-    return [this.initDir(rec.id), ...(await this.o.snapshots.lowerDirs(rec.topChain))];
+    return [this.initDir, ...(await this.o.snapshots.lowerDirs(rec.topChain))];
   }
 
   // ---- start ------------------------------------------------------------------------------
@@ -962,11 +960,20 @@ export class ContainerService {
 const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'proc', 'sys', 'etc'];
 const INIT_FILES = ['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
+/**
+ * Makes the init layer once for all containers (its content is the same for each: they only
+ * differ in what is mounted on it): built beside its place and renamed into it, so it is
+ * there whole or not at all.
+ */
 async function makeInitDir(dir: string): Promise<void> {
   if (await stat(join(dir, 'etc', 'resolv.conf')).then(() => true, () => false)) return;
-  for (const d of INIT_DIRS) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
-  for (const f of INIT_FILES) await writeFile(join(dir, f), '', { mode: 0o644 });
-  await symlink('/proc/mounts', join(dir, 'etc', 'mtab')).catch(() => undefined);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  for (const d of INIT_DIRS) await mkdir(join(tmp, d), { recursive: true, mode: 0o755 });
+  for (const f of INIT_FILES) await writeFile(join(tmp, f), '', { mode: 0o644 });
+  await symlink('/proc/mounts', join(tmp, 'etc', 'mtab'));
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
 }
 
 /** Docker's merge of the image config into a container's config (container wins). */
