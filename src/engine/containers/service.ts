@@ -317,8 +317,8 @@ export class ContainerService {
   async mountRoot(rec: ContainerRecord): Promise<string> {
     const d = this.cdir(rec.id);
     const merged = join(d, 'merged');
-    const { isMounted } = await import('../../sys/mount.js');
-    if (!(await isMounted(merged))) {
+    // An overlay has a device of its own: two stats tell whether it is mounted.
+    if (!(await this.o.mounter.isMounted(merged, { ownDevice: true }))) {
       const m = await this.o.snapshots.mountFor(rec.topChain, join(d, 'upper'), join(d, 'work'), this.initDir);
       await this.o.mounter.mount(m, merged);
     }
@@ -326,7 +326,7 @@ export class ContainerService {
   }
 
   async unmountRoot(rec: ContainerRecord): Promise<void> {
-    await this.o.mounter.unmount(join(this.cdir(rec.id), 'merged'));
+    await this.o.mounter.unmount(join(this.cdir(rec.id), 'merged'), { ownDevice: true });
   }
 
   upperDir(id: string): string {
