@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { daemonTag } from '../src/engine/network/service.js';
@@ -64,6 +64,8 @@ export function ping(socket: string): Promise<boolean> {
 export interface DaemonOptions {
   /** daemon.json for the daemon (`--config-file`); also passed on as BERTH_CONFIG_FILE to auto-started daemons. */
   configFile?: string;
+  /** Puts the daemon's --root on a tmpfs of this size (`48m`): a disk that can be filled. */
+  rootTmpfsSize?: string;
 }
 
 export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
@@ -76,6 +78,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   }
   const root = join(base, 'root');
   const execRoot = join(base, 'run');
+  if (opts.rootTmpfsSize !== undefined) {
+    await mkdir(root);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.rootTmpfsSize},mode=0711`, 'tmpfs', root]);
+    if (m.status !== 0) throw new Error(`mount tmpfs on ${root}: ${m.stderr.toString().trim()}`);
+  }
   const socket = join(base, 'berth.sock');
   const host = `unix://${socket}`;
   // BERTH_ROOT/BERTH_EXEC_ROOT: should the daemon die, berth's CLI auto-starts a replacement on
@@ -131,7 +138,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
       if (ids.length > 0) runCmd('docker', ['rm', '-f', ...ids], env);
       await endProcess(d.proc, 'SIGTERM');
       await endPidFile(join(execRoot, 'berth.pid'));
-      spawnSync('sh', ['-c', `grep -o '${base}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+      unmountUnder(base);
       await rm(base, { recursive: true, force: true });
     },
   };
@@ -140,10 +147,16 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
   } catch (e) {
     // A daemon that never came up leaves nothing behind either.
     await endProcess(d.proc, 'SIGKILL');
+    unmountUnder(base);
     await rm(base, { recursive: true, force: true });
     throw e;
   }
   return d;
+}
+
+/** Lazily unmounts everything mounted under `base`, deepest first. */
+function unmountUnder(base: string): void {
+  spawnSync('sh', ['-c', `grep -o '${base}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
 }
 
 function exited(p: ChildProcess): boolean {

@@ -60,6 +60,16 @@ export function filtersQuery(q: URLSearchParams): Map<string, string[]> {
   return out;
 }
 
+/**
+ * The request body as a handler reads an upload (an image tar, an archive): a consumer that
+ * stops early, or fails, leaves the request alone, so the server can take the rest of the
+ * upload and answer with the error (a destroyed request would close the connection, and the
+ * client would see a broken pipe instead of the message).
+ */
+export function uploadOf(ctx: Ctx): AsyncIterable<Buffer> {
+  return ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+}
+
 export async function readBody(req: Readable, head?: Buffer, length?: number): Promise<Buffer> {
   const chunks: Buffer[] = head && head.length > 0 ? [head] : [];
   let got = head?.length ?? 0;

@@ -64,7 +64,15 @@ export function createApi(engine: Engine, log: Log = () => undefined): ApiHandle
 
   return {
     handle(req, res) {
-      dispatch(req, res, undefined).catch((e: unknown) =>
+      dispatch(req, res, undefined).catch(async (e: unknown) => {
+        // A client still sending its upload reads the answer only once it has sent it all.
+        if (!req.complete && !req.destroyed && !res.headersSent) {
+          await new Promise<void>((resolve) => {
+            req.once('end', resolve);
+            req.once('close', resolve);
+            req.resume();
+          });
+        }
         fail(req, e, (status, body) => {
           if (res.headersSent) {
             res.end();
@@ -72,8 +80,8 @@ export function createApi(engine: Engine, log: Log = () => undefined): ApiHandle
           }
           res.writeHead(status, body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {});
           res.end(body);
-        }),
-      );
+        });
+      });
     },
     upgrade(req, socket, head) {
       socket.on('error', () => undefined);

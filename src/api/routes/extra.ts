@@ -4,7 +4,7 @@ import { saveImages, loadImages } from '../../engine/images/archive.js';
 import { commitContainer } from '../../engine/images/commit.js';
 import type { ContainerConfig } from '../../engine/index.js';
 import { diffChanges, packTree } from '../../engine/layers/index.js';
-import { boolQuery, jsonBody, param, sendJson, type Ctx, type Handler } from '../context.js';
+import { boolQuery, jsonBody, param, sendJson, uploadOf, type Ctx, type Handler } from '../context.js';
 
 type Route = [method: string, path: string, handler: Handler];
 
@@ -44,7 +44,7 @@ async function load(ctx: Ctx): Promise<void> {
   const res = response(ctx);
   const quiet = boolQuery(ctx.query, 'quiet');
   const progress: string[] = [];
-  const lines = await loadImages(ctx.engine.images, ctx.req, (l) => progress.push(l));
+  const lines = await loadImages(ctx.engine.images, uploadOf(ctx), (l) => progress.push(l));
   for (const l of lines) {
     const m = /^Loaded image(?: ID)?: (.*)$/.exec(l);
     if (m?.[1]) {

@@ -3,7 +3,7 @@ import { parseReference } from '../../core/reference.js';
 import { importRootfs } from '../../engine/images/import.js';
 import { parsePlatform } from '../../engine/registry/index.js';
 import type { ImageRecord } from '../../engine/index.js';
-import { boolQuery, filtersQuery, param, sendJson, type Ctx, type Handler } from '../context.js';
+import { boolQuery, filtersQuery, param, sendJson, uploadOf, type Ctx, type Handler } from '../context.js';
 import { pullImage, pushImage } from './registry.js';
 import { imageInspect, imageSummary } from '../views.js';
 
@@ -168,7 +168,7 @@ async function create(ctx: Ctx): Promise<void> {
     if (name !== undefined) parseReference(name);
     const platformText = q.get('platform') ?? '';
     const platform = platformText !== '' ? parsePlatform(platformText) : undefined;
-    const id = await importRootfs(ctx.engine.images, ctx.req, {
+    const id = await importRootfs(ctx.engine.images, uploadOf(ctx), {
       changes: q.getAll('changes'),
       message: q.get('message') ?? '',
       ...(name !== undefined ? { tag: name } : {}),

@@ -156,8 +156,7 @@ export class ImageStore {
       const rec = this.records.get(id);
       if (!rec) throw new NotFound(`No such image: ${id}`);
       if (rec.repoDigests.includes(repoDigest)) return false;
-      rec.repoDigests = [...rec.repoDigests, repoDigest];
-      await writeJsonAtomic(join(this.recordsDir, `${id.slice(7)}.json`), rec);
+      await this.updateRecord(rec, { repoDigests: [...rec.repoDigests, repoDigest] });
       return true;
     });
   }
@@ -305,13 +304,9 @@ export class ImageStore {
     if (ref.digest !== undefined) throw new InvalidArgument('refusing to create a tag with a digest reference');
     const key = formatReference(ref);
     await this.refsLock.run(async () => {
-      this.refs[key] = id;
-      await writeJsonAtomic(this.refsPath, this.refs);
+      await this.updateRefs({ ...this.refs, [key]: id });
       const rec = this.records.get(id);
-      if (rec) {
-        rec.lastTagTime = new Date().toISOString();
-        await writeJsonAtomic(join(this.recordsDir, `${id.slice(7)}.json`), rec);
-      }
+      if (rec) await this.updateRecord(rec, { lastTagTime: new Date().toISOString() });
     });
     this.emit('tag', id, familiarRef(key));
   }
@@ -322,11 +317,26 @@ export class ImageStore {
     return this.refsLock.run(async () => {
       const id = this.refs[key];
       if (id === undefined) throw new NotFound(`No such image: ${name}`);
-      delete this.refs[key];
-      await writeJsonAtomic(this.refsPath, this.refs);
+      const { [key]: _gone, ...rest } = this.refs;
+      await this.updateRefs(rest);
       this.emit('untag', id, familiarRef(key));
       return id;
     });
+  }
+
+  /**
+   * Writes the reference store as `next`, then takes it: a write that fails (a full disk)
+   * leaves the references as they were, in memory as on disk.
+   */
+  private async updateRefs(next: Record<string, string>): Promise<void> {
+    await writeJsonAtomic(this.refsPath, next);
+    this.refs = next;
+  }
+
+  /** Writes an image record with `change`, then applies it to the one in memory (see updateRefs). */
+  private async updateRecord(rec: ImageRecord, change: Partial<ImageRecord>): Promise<void> {
+    await writeJsonAtomic(join(this.recordsDir, `${rec.id.slice(7)}.json`), { ...rec, ...change });
+    Object.assign(rec, change);
   }
 
   list(): ImageRecord[] {
@@ -390,10 +400,7 @@ export class ImageStore {
     if (last && user !== undefined && !opts.force) {
       throw new Conflict(`conflict: unable to remove repository reference "${shown}" (must force) - container ${user.slice(0, 12)} is using its referenced image ${rec.id.slice(7, 19)}`);
     }
-    await this.refsLock.run(async () => {
-      rec.repoDigests = rec.repoDigests.filter((r) => r !== digestRef);
-      await writeJsonAtomic(join(this.recordsDir, `${rec.id.slice(7)}.json`), rec);
-    });
+    await this.refsLock.run(() => this.updateRecord(rec, { repoDigests: rec.repoDigests.filter((r) => r !== digestRef) }));
     const out: { Untagged?: string; Deleted?: string }[] = [{ Untagged: shown }];
     this.emit('untag', rec.id, shown);
     if (!last || user !== undefined) return out;

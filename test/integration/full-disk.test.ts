@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTar } from '../../src/engine/layers/test-helpers.js';
+import { loadBusybox, rootSkipReason, rootTestsEnabled, startDaemon, type TestDaemon } from '../harness.js';
+
+/**
+ * A full disk: the daemon's root is a small tmpfs, filled to the last byte. Every write that
+ * fails says so and exits non-zero; nothing that was stored before is lost or damaged (images,
+ * tags, containers and their files, also across a restart), and nothing half-written stays.
+ * Once space is back, everything works again.
+ */
+describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
+  let d: TestDaemon;
+  let tmp: string;
+  const filler = () => join(d.root, 'filler');
+
+  beforeAll(async () => {
+    d = await startDaemon({ rootTmpfsSize: '64m' });
+    loadBusybox(d);
+    tmp = await mkdtemp(join(tmpdir(), 'berth-full-disk-'));
+  });
+  afterAll(async () => {
+    await d?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  const state = () => ({
+    images: d.berth(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).stdout,
+    containers: d.berth(['ps', '-a', '--format', '{{.Names}} {{.Image}} {{.Status}}']).stdout.replace(/Exited \((\d+)\) .*/g, 'Exited ($1)'),
+  });
+
+  /** Fills the root's filesystem: a file grows until the kernel says there is no space. */
+  function fillDisk(): void {
+    spawnSync('sh', ['-c', `cat /dev/zero > ${filler()}`]);
+    const df = spawnSync('df', ['--output=avail', '-B1', d.root]).stdout.toString().trim().split('\n').pop();
+    expect(Number(df)).toBeLessThan(64 * 1024);
+  }
+
+  it('refuses what it cannot write, keeps what it had, and works again once there is space', async () => {
+    const kept = d.berth(['run', '--name', 'keep', 'busybox', 'sh', '-c', 'echo kept > /data; echo logged']);
+    expect(kept.code).toBe(0);
+    expect(d.berth(['tag', 'busybox', 'busybox:before']).code).toBe(0);
+    const layer = join(tmp, 'layer.tar');
+    await writeFile(layer, await makeTar([{ header: { name: 'big', mode: 0o644 }, body: randomBytes(4 * 1024 * 1024) }]));
+    const before = state();
+
+    fillDisk();
+    // An import needs its blob and its snapshot: no space.
+    const imp = d.berth(['import', layer, 'big:1']);
+    expect(imp.code).not.toBe(0);
+    expect(imp.stderr).toMatch(/no space left on device/i);
+    // A tag rewrites the reference store; a create writes a record and directories.
+    const tag = d.berth(['tag', 'busybox', 'busybox:after']);
+    expect(tag.code).not.toBe(0);
+    expect(tag.stderr).toMatch(/no space left on device/i);
+    const create = d.berth(['create', '--name', 'new', 'busybox', 'true']);
+    expect(create.code).not.toBe(0);
+    expect(create.stderr).toMatch(/no space left on device/i);
+    expect(state()).toEqual(before);
+
+    // What was stored loads again as it was.
+    await d.restart();
+    expect(state()).toEqual(before);
+    const ingest = await readdir(join(d.root, 'content', 'ingest'));
+    expect(ingest.filter((e) => e !== 'partial')).toEqual([]);
+    expect((await readdir(join(d.root, 'snapshots'))).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    expect(d.berth(['logs', 'keep']).stdout).toBe('logged\n');
+
+    // Space again: everything works, and the container's files are there.
+    await unlink(filler());
+    expect(d.berth(['import', layer, 'big:1']).code).toBe(0);
+    expect(d.berth(['tag', 'busybox', 'busybox:after']).code).toBe(0);
+    expect(d.berth(['start', 'keep']).code).toBe(0);
+    expect(d.berth(['wait', 'keep']).stdout.trim()).toBe('0');
+    expect(d.berth(['cp', 'keep:/data', '-']).stdout).toContain('kept\n');
+    expect(d.berth(['run', '--rm', 'busybox', 'echo', 'ok']).stdout).toBe('ok\n');
+    expect(d.berth(['rm', 'keep']).code).toBe(0);
+  });
+});
