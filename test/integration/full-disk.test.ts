@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,11 @@ describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
     expect(d.berth(['tag', 'busybox', 'busybox:before']).code).toBe(0);
     const layer = join(tmp, 'layer.tar');
     await writeFile(layer, await makeTar([{ header: { name: 'big', mode: 0o644 }, body: randomBytes(4 * 1024 * 1024) }]));
+    // An image saved elsewhere, to load while the disk is full.
+    expect(d.berth(['import', layer, 'saved:1']).code).toBe(0);
+    const saved = join(tmp, 'saved.tar');
+    expect(d.berth(['save', '-o', saved, 'saved:1']).code).toBe(0);
+    expect(d.berth(['rmi', 'saved:1']).code).toBe(0);
     const before = state();
 
     fillDisk();
@@ -60,11 +66,22 @@ describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
     const create = d.berth(['create', '--name', 'new', 'busybox', 'true']);
     expect(create.code).not.toBe(0);
     expect(create.stderr).toMatch(/no space left on device/i);
+    const load = d.berth(['load', '-i', saved]);
+    expect(load.code).not.toBe(0);
+    expect(load.stderr).toMatch(/no space left on device/i);
     expect(state()).toEqual(before);
+    // A start writes the container's record and files: refused, and the container stays
+    // stopped with nothing mounted (Docker's rule: a failed start records exit code 128).
+    const start = d.berth(['start', 'keep']);
+    expect(start.code).not.toBe(0);
+    expect(start.stderr).toMatch(/no space left on device/i);
+    expect(state().containers).toMatch(/^keep busybox Exited \((0|128)\)\n$/);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(d.root, 'containers'));
 
-    // What was stored loads again as it was.
+    // What was stored loads again as it was (the failed start's 128 could not be written).
     await d.restart();
-    expect(state()).toEqual(before);
+    expect(state().images).toEqual(before.images);
+    expect(state().containers).toMatch(/^keep busybox Exited \((0|128)\)\n$/);
     const ingest = await readdir(join(d.root, 'content', 'ingest'));
     expect(ingest.filter((e) => e !== 'partial')).toEqual([]);
     expect((await readdir(join(d.root, 'snapshots'))).filter((n) => n.includes('.tmp-'))).toEqual([]);
@@ -73,6 +90,7 @@ describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
     // Space again: everything works, and the container's files are there.
     await unlink(filler());
     expect(d.berth(['import', layer, 'big:1']).code).toBe(0);
+    expect(d.berth(['load', '-i', saved]).stdout).toContain('Loaded image: saved:1');
     expect(d.berth(['tag', 'busybox', 'busybox:after']).code).toBe(0);
     expect(d.berth(['start', 'keep']).code).toBe(0);
     expect(d.berth(['wait', 'keep']).stdout.trim()).toBe('0');

@@ -453,12 +453,15 @@ export class ContainerService {
       await this.startProcess(rec);
     } catch (e) {
       rec.state = { ...rec.state, Status: rec.hasBeenStarted ? 'exited' : 'created', Running: false, Pid: 0, Error: errorMessage(e), ExitCode: exitCodeForError(errorMessage(e)) };
-      await this.save(rec);
-      await this.o.runtime.delete(rec.id);
-      await this.o.network?.tearDown(rec).catch(() => undefined);
-      await this.releaseVolumes(rec);
-      await this.save(rec);
-      await this.unmountRoot(rec).catch(() => undefined);
+      // Undo what was made, each step whatever the others do: a full disk, say, fails the
+      // save too, and must not leave the root mounted or the network set up.
+      await Promise.all([
+        this.o.runtime.delete(rec.id).catch(() => undefined),
+        this.o.network?.tearDown(rec).catch(() => undefined),
+        this.releaseVolumes(rec).catch(() => undefined),
+        this.unmountRoot(rec).catch(() => undefined),
+      ]);
+      await this.save(rec).catch((e2: unknown) => this.o.onError?.(`recording the failed start of ${rec.id.slice(0, 12)}: ${errorMessage(e2)}`));
       // Whoever waits for this run to end (an attached `run`) learns it never started.
       const l = this.liveOf(rec.id);
       const keep = l.waiters.filter((w) => w.condition === 'removed');
