@@ -5,8 +5,12 @@ import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { MEDIA_TYPES } from '../../src/core/oci.js';
 import { makeTar } from '../../src/engine/layers/test-helpers.js';
-import { loadBusybox, rootSkipReason, rootTestsEnabled, startDaemon, type TestDaemon } from '../harness.js';
+import { FakeRegistry } from '../fake-registry.js';
+import { background, loadBusybox, rootSkipReason, rootTestsEnabled, startDaemon, type TestDaemon } from '../harness.js';
+import { sha256 } from '../registry-helpers.js';
 
 /**
  * A full disk: the daemon's root is a small tmpfs, filled to the last byte. Every write that
@@ -17,17 +21,28 @@ import { loadBusybox, rootSkipReason, rootTestsEnabled, startDaemon, type TestDa
 describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
   let d: TestDaemon;
   let tmp: string;
+  let reg: FakeRegistry;
   const filler = () => join(d.root, 'filler');
 
   beforeAll(async () => {
     d = await startDaemon({ rootTmpfsSize: '64m' });
     loadBusybox(d);
     tmp = await mkdtemp(join(tmpdir(), 'berth-full-disk-'));
+    // An image of one 4 MiB layer in an in-process registry (pulled with the CLI in the background).
+    reg = new FakeRegistry();
+    await reg.start();
+    const tar = await makeTar([{ header: { name: 'pulled', mode: 0o644 }, body: randomBytes(4 * 1024 * 1024) }]);
+    const l = reg.addBlob('big/app', gzipSync(tar));
+    const c = reg.addBlob('big/app', Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } })));
+    reg.addManifest('big/app', { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { mediaType: MEDIA_TYPES.ociConfig, ...c }, layers: [{ mediaType: MEDIA_TYPES.ociLayerGzip, ...l }] }, MEDIA_TYPES.ociManifest, '1');
   });
   afterAll(async () => {
     await d?.stop();
+    await reg?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
+
+  const pull = () => background(d, 'berth', ['pull', `${reg.host}/big/app:1`]).done;
 
   const state = () => ({
     images: d.berth(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).stdout,
@@ -69,6 +84,11 @@ describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
     const load = d.berth(['load', '-i', saved]);
     expect(load.code).not.toBe(0);
     expect(load.stderr).toMatch(/no space left on device/i);
+    // A pull: refused; its scratch snapshot goes, its partial blob may stay for a resume.
+    const pulled = await pull();
+    expect(pulled.code).not.toBe(0);
+    expect(pulled.stderr).toMatch(/no space left on device/i);
+    expect((await readdir(join(d.root, 'snapshots'))).filter((n) => n.includes('.tmp-'))).toEqual([]);
     expect(state()).toEqual(before);
     // A start writes the container's record and files: refused, and the container stays
     // stopped with nothing mounted (Docker's rule: a failed start records exit code 128).
@@ -91,6 +111,7 @@ describe.skipIf(!rootTestsEnabled())(`full disk (${rootSkipReason})`, () => {
     await unlink(filler());
     expect(d.berth(['import', layer, 'big:1']).code).toBe(0);
     expect(d.berth(['load', '-i', saved]).stdout).toContain('Loaded image: saved:1');
+    expect((await pull()).code).toBe(0);
     expect(d.berth(['tag', 'busybox', 'busybox:after']).code).toBe(0);
     expect(d.berth(['start', 'keep']).code).toBe(0);
     expect(d.berth(['wait', 'keep']).stdout.trim()).toBe('0');
