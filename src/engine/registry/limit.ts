@@ -70,6 +70,11 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
+  /** Whether something runs (or waits) under `key`; a `run` in the same tick sees the same. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);

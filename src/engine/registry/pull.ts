@@ -301,10 +301,13 @@ class Puller {
       return;
     }
     const streamed = await this.download(job, () => this.fetchAndUnpack(job, endpoint, parent));
-    if (streamed) return;
     // The blob was in the store already, or another pull fetched it.
-    await this.deps.unpacking.run(job.chainId, async () => {
-      // Another pull may have unpacked it meanwhile.
+    if (!streamed) await this.unpackFromStore(job, parent);
+  }
+
+  /** Unpacks a layer from its stored blob, unless another pull has meanwhile. */
+  private unpackFromStore(job: LayerJob, parent: string | undefined): Promise<void> {
+    return this.deps.unpacking.run(job.chainId, async () => {
       if ((await this.deps.images.snapshots.get(job.chainId)) === undefined) await this.unpackStored(job, parent);
     });
   }
@@ -326,6 +329,14 @@ class Puller {
    */
   private async fetchAndUnpack(job: LayerJob, endpoint: number, parent: string | undefined): Promise<void> {
     const { images } = this.deps;
+    if (this.deps.unpacking.busy(job.chainId)) {
+      // Another pull unpacks this layer (from another blob of the same content): streaming
+      // into an unpacker queued behind it would stall this download while it holds a download
+      // slot. Download at full speed, then unpack from the store if it is still missing.
+      await this.fetchBlob(job, endpoint);
+      await this.unpackFromStore(job, parent);
+      return;
+    }
     const feed = new ByteFeed(FEED_BYTES);
     let settle!: (e?: unknown) => void;
     const verified = new Promise<void>((res, rej) => (settle = (e) => (e === undefined ? res() : rej(e))));

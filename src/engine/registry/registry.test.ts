@@ -20,7 +20,7 @@ import { LocalContentStore } from '../content/store.js';
 import { importRootfs } from '../images/import.js';
 import { ImageStore } from '../images/store.js';
 import { makeTar } from '../layers/test-helpers.js';
-import { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { chainIds, OverlaySnapshotter } from '../snapshots/overlay.js';
 import { defaultRegistryConfig, registryConfigFromJson } from './config.js';
 import type { ProgressMessage } from './progress.js';
 import { pushManifest } from './push.js';
@@ -364,6 +364,28 @@ describe('pull', () => {
     const fs = await images.snapshots.path(sha(tar));
     expect((await readFile(join(fs, 'big'))).equals(big)).toBe(true);
     expect(await readFile(join(fs, 'first'), 'utf8')).toBe('arrives first');
+  });
+
+  it('pulls two images with the same layers in other blobs at once: both complete, each layer unpacked once', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    // The same three tars, gzip-compressed in one image and plain in the other: same diffIDs
+    // and chain IDs, different blobs; one download at a time for both pulls.
+    const tars = await Promise.all([0, 1, 2].map((i) => makeTar([{ header: { name: `f${i}`, mode: 0o644, mtime: new Date(0) }, body: randomBytes(1_500_000) }])));
+    const image = (repo: string, plain: boolean) => {
+      const layers = tars.map((t) => ({ mediaType: plain ? MEDIA_TYPES.ociLayer : MEDIA_TYPES.dockerLayerGzip, ...reg.addBlob(repo, plain ? t : gzipSync(t)) }));
+      const config: ImageConfig = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: tars.map(sha) } };
+      const c = reg.addBlob(repo, Buffer.from(JSON.stringify(config)));
+      reg.addManifest(repo, { schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: { mediaType: MEDIA_TYPES.dockerConfig, ...c }, layers }, MEDIA_TYPES.dockerManifest, 'v1');
+    };
+    image('gz', false);
+    image('plain', true);
+    const svc = service({ 'max-concurrent-downloads': 1 });
+    await Promise.all([svc.pull(parseReference(`${reg.host}/gz:v1`), { progress: () => undefined }), svc.pull(parseReference(`${reg.host}/plain:v1`), { progress: () => undefined })]);
+    for (const name of ['gz', 'plain']) expect(images.resolve(`${reg.host}/${name}:v1`).diffIds).toEqual(tars.map(sha));
+    expect((await images.snapshots.list()).map((m) => m.chainId).sort()).toEqual(chainIds(tars.map(sha)).sort());
+    const top = await images.snapshots.path(chainIds(tars.map(sha)).at(-1) as string);
+    expect((await readFile(join(top, 'f2'))).equals(tars[2]?.subarray(512, 512 + 1_500_000) as Buffer)).toBe(true);
   });
 
   it('keeps no snapshot of a tampered layer that unpacks cleanly', async () => {
