@@ -39,10 +39,10 @@ export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-/** Partial downloads older than this are dropped at start. */
 /** Read size for blob streams, and how many downloaded bytes go to disk in one write. */
 const READ_CHUNK = 1024 * 1024;
 const WRITE_BATCH = 1024 * 1024;
+/** Partial downloads older than this are dropped at start. */
 const PARTIAL_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 export class LocalContentStore implements ContentStore {
