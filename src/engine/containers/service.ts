@@ -970,7 +970,7 @@ const INIT_FILES = ['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf'
  */
 async function makeInitDir(dir: string): Promise<void> {
   if (await stat(join(dir, 'etc', 'resolv.conf')).then(() => true, () => false)) return;
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp`; // one daemon per root: a leftover of a crash is this same name
   await rm(tmp, { recursive: true, force: true });
   for (const d of INIT_DIRS) await mkdir(join(tmp, d), { recursive: true, mode: 0o755 });
   for (const f of INIT_FILES) await writeFile(join(tmp, f), '', { mode: 0o644 });
