@@ -10,6 +10,7 @@ import { UsageError, type FlagDef, type Flags } from './args.js';
 import { kvToMap, readEnv, readLabels } from './envfile.js';
 import { parseExpose, parsePortSpecs } from './ports.js';
 import { parseBytes, parseDuration, parseNanoCpus } from './units.js';
+import { parseJsonText } from '../core/json-text.js';
 
 const b = (long: string, help: string, short?: string, def?: boolean): FlagDef => ({ long, kind: 'bool', help, ...(short ? { short } : {}), ...(def !== undefined ? { default: def } : {}) });
 const s = (long: string, help: string, short?: string, type?: string, def?: string): FlagDef => ({ long, kind: 'string', help, ...(short ? { short } : {}), ...(type ? { type } : {}), ...(def !== undefined ? { default: def } : {}) });
@@ -450,7 +451,11 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
       } catch (e) {
         throw new InvalidArgument(`opening seccomp profile (${file}) failed: ${(e as Error).message}`);
       }
-      return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+      try {
+        return `seccomp=${JSON.stringify(parseJsonText(text))}`;
+      } catch (e) {
+        throw new InvalidArgument(`seccomp profile ${file}: ${(e as Error).message}`);
+      }
     }
     return opt;
   });

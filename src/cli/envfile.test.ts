@@ -32,8 +32,8 @@ describe('env files (docker opts/file.go rules)', () => {
   });
 
   it('rejects whitespace in names and empty names', () => {
-    expect(() => parseKeyValueFile('BAD KEY=1\n', 'f', lookup({}))).toThrow("poorly formatted environment: variable 'BAD KEY' contains whitespaces");
-    expect(() => parseKeyValueFile('=value\n', 'f', lookup({}))).toThrow("poorly formatted environment: no variable name on line '=value'");
+    expect(() => parseKeyValueFile('BAD KEY=1\n', 'f', lookup({}))).toThrow("f:1: poorly formatted environment: variable 'BAD KEY' contains whitespaces");
+    expect(() => parseKeyValueFile('# ok\nA=1\n=value\n', 'app.env', lookup({}))).toThrow("app.env:3: poorly formatted environment: no variable name on line '=value'");
   });
 
   it('rejects invalid UTF-8', () => {

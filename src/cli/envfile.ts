@@ -32,8 +32,9 @@ export function parseKeyValueFile(content: string | Buffer, filename: string, lo
     if (line.length === 0 || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const variable = (eq >= 0 ? line.slice(0, eq) : line).replace(/^[ \t]+/, '');
-    if (WHITESPACE.test(variable)) throw new InvalidArgument(`poorly formatted environment: variable '${variable}' contains whitespaces`);
-    if (variable.length === 0) throw new InvalidArgument(`poorly formatted environment: no variable name on line '${line}'`);
+    // Docker's words, with the file and line in front (Docker names neither).
+    if (WHITESPACE.test(variable)) throw new InvalidArgument(`${filename}:${lineNo}: poorly formatted environment: variable '${variable}' contains whitespaces`);
+    if (variable.length === 0) throw new InvalidArgument(`${filename}:${lineNo}: poorly formatted environment: no variable name on line '${line}'`);
     if (eq >= 0) {
       lines.push(`${variable}=${line.slice(eq + 1)}`);
     } else if (lookup) {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { parseJsonText } from '../core/json-text.js';
 
 /** The key Docker Hub credentials are stored under. */
 export const INDEX_SERVER = 'https://index.docker.io/v1/';
@@ -171,7 +172,7 @@ export async function loadConfigFile(env: NodeJS.ProcessEnv): Promise<DockerConf
   }
   if (text.trim() === '') return {};
   try {
-    const j = JSON.parse(text) as unknown;
+    const j = parseJsonText(text);
     if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new Error('not a JSON object');
     return j as DockerConfigFile;
   } catch (e) {

@@ -19,6 +19,9 @@ describe('daemon.json', () => {
 
   it('says what is wrong, with the file name', () => {
     expect(() => parseDaemonJson('{', '/x.json')).toThrow(/^unable to configure the berth daemon with file \/x\.json: /);
+    expect(() => parseDaemonJson('{\n  "max-concurrent-downloads": 3,\n}\n', '/x.json')).toThrow(
+      'unable to configure the berth daemon with file /x.json: line 3, column 1: Expected double-quoted property name',
+    );
     expect(() => parseDaemonJson('[]', '/x.json')).toThrow('not a JSON object');
     expect(() => parseDaemonJson('{"max-concurrent-uploads": "5"}', '/x.json')).toThrow('unable to configure the berth daemon with file /x.json: "max-concurrent-uploads" must be a whole number of at least 1, not "5"');
   });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseJsonText } from '../core/json-text.js';
 import { registryConfigFromJson, REGISTRY_KEYS, type RegistryConfig } from '../engine/registry/index.js';
 
 /**
@@ -19,7 +20,7 @@ export interface FileConfig {
 export function parseDaemonJson(text: string, path: string): FileConfig {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (e) {
     throw new Error(`unable to configure the berth daemon with file ${path}: ${(e as Error).message}`);
   }
