@@ -3,6 +3,7 @@
  * `Config`, `HostConfig` and `NetworkingConfig`, following the docker CLI
  * (cli/command/container/opts.go) field by field, in Go's field order.
  */
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidArgument } from '../core/errors.js';
@@ -419,6 +420,11 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
   }
 
+  // opts.ValidateIPAddress, as the docker CLI checks --dns
+  for (const d of f.list('dns')) {
+    if (isIP(d.trim()) === 0) throw new UsageError(`invalid argument "${d}" for "--dns" flag: IP address is not correctly formatted: ${d}`, command);
+  }
+
   // resources
   let nanoCpus = 0;
   const cpus = f.str('cpus');
@@ -504,7 +510,7 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     CapAdd: nullIfEmpty(f.list('cap-add')),
     CapDrop: nullIfEmpty(f.list('cap-drop')),
     CgroupnsMode: f.str('cgroupns') ?? '',
-    Dns: f.list('dns'),
+    Dns: f.list('dns').map((d) => d.trim()),
     DnsOptions: f.list('dns-option'),
     DnsSearch: f.list('dns-search'),
     ExtraHosts: nullIfEmpty(f.list('add-host').map(normaliseExtraHost)),

@@ -102,6 +102,26 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
     expect(d.docker(['rm', 'taken']).stdout).toBe('taken\n');
   });
 
+  it('a bad stop signal, working dir, tmpfs option or DNS server: refused at create, by name, for both CLIs', async () => {
+    await unchanged(() => {
+      const cases: [string[], string][] = [
+        [['--stop-signal', 'SIGFOO'], 'Invalid signal: SIGFOO'],
+        [['-w', 'relative'], "the working directory 'relative' is invalid, it needs to be an absolute path"],
+        [['--tmpfs', '/run:size=abc'], 'invalid tmpfs option for /run: size=abc'],
+      ];
+      for (const [flags, message] of cases) {
+        for (const cli of [d.docker, d.berth]) {
+          const r = cli(['create', ...flags, 'busybox', 'true']);
+          expect(r.code).not.toBe(0);
+          expect(r.stderr).toContain(message);
+        }
+      }
+      const dns = d.berth(['run', '--rm', '--dns', 'notanip', 'busybox', 'true']);
+      expect(dns.code).toBe(125);
+      expect(dns.stderr).toContain('invalid argument "notanip" for "--dns" flag: IP address is not correctly formatted: notanip');
+    });
+  });
+
   it('berth import and docker load of garbage: invalid tar, nothing stored', async () => {
     const garbage = join(tmp, 'garbage.tar');
     await writeFile(garbage, randomBytes(5000));

@@ -264,6 +264,7 @@ export class ContainerService {
     const { path, args } = entrypointAndArgs(config);
     if (path === '') throw new InvalidArgument('no command specified');
     validateHostConfig(o.hostConfig);
+    validateConfig(o.config);
     const hostConfig: HostConfig = { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...o.hostConfig };
     if (hostConfig.AutoRemove === true && (hostConfig.RestartPolicy?.Name ?? 'no') !== 'no' && hostConfig.RestartPolicy?.Name !== '') {
       throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
@@ -1019,8 +1020,25 @@ export function entrypointAndArgs(c: ContainerConfig): { path: string; args: str
   return { path: all[0] ?? '', args: all.slice(1) };
 }
 
+/** What the daemon refuses in a container's Config, in Docker's words. */
+function validateConfig(c: ContainerConfig): void {
+  if (c.WorkingDir && !c.WorkingDir.startsWith('/')) {
+    throw new InvalidArgument(`the working directory '${c.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+  if (c.StopSignal) normaliseSignal(c.StopSignal);
+}
+
 function validateHostConfig(hc: HostConfig): void {
   validateLogConfig(hc.LogConfig);
+  for (const [dest, opts] of Object.entries(hc.Tmpfs ?? {})) {
+    if (!dest.startsWith('/')) throw new InvalidArgument(`invalid mount config for type "tmpfs": invalid mount path: '${dest}' mount path must be absolute`);
+    for (const opt of (opts ?? '').split(',')) {
+      const m = /^(size|nr_blocks|nr_inodes|mode)=(.*)$/.exec(opt);
+      if (m === null) continue;
+      const ok = m[1] === 'mode' ? /^[0-7]{1,4}$/.test(m[2] as string) : /^\d+[kKmMgGtTpPeE%]?$/.test(m[2] as string);
+      if (!ok) throw new InvalidArgument(`invalid tmpfs option for ${dest}: ${opt}: ${m[1] === 'mode' ? 'an octal mode' : 'a number with an optional k, m, g or %'} was expected`);
+    }
+  }
   const p = hc.RestartPolicy?.Name;
   if (p !== undefined && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(p)) {
     throw new InvalidArgument(`invalid restart policy '${p}'`);
