@@ -53,6 +53,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   s('hostname', 'Container host name', 'h'),
   b('init', 'Run an init inside the container that forwards signals and reaps processes'),
   b('interactive', 'Keep STDIN open even if not attached', 'i'),
+  s('ip', 'IPv4 address (e.g., 172.30.100.104)'),
   s('ipc', 'IPC mode to use'),
   l('label', 'Set meta data on a container', 'l'),
   l('label-file', 'Read in a line delimited file of labels'),
@@ -414,10 +415,14 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
   const network = f.str('network') ?? f.str('net') ?? 'default';
   const endpoints: Record<string, unknown> = {};
   const aliases = f.list('network-alias');
+  const ip = f.str('ip') ?? '';
+  if (ip !== '' && isIP(ip) !== 4) throw new UsageError(`invalid argument "${ip}" for "--ip" flag: invalid string being converted to IP address: ${ip}`, command);
   if (!NETWORK_MODES.has(network) && !network.startsWith('container:')) {
-    endpoints[network] = aliases.length > 0 ? { Aliases: aliases } : {};
+    endpoints[network] = { ...(aliases.length > 0 ? { Aliases: aliases } : {}), ...(ip !== '' ? { IPAMConfig: { IPv4Address: ip } } : {}) };
   } else if (aliases.length > 0) {
     throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
+  } else if (ip !== '') {
+    throw new InvalidArgument('user specified IP address is supported on user defined networks only');
   }
 
   // opts.ValidateIPAddress, as the docker CLI checks --dns

@@ -151,6 +151,29 @@ describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
     expect(rm.stderr).toContain('has active endpoints');
   });
 
+  it('--ip at run and at connect: the address asked for, once; refused on the default bridge', () => {
+    expect(d.docker(['network', 'create', '--subnet', '10.213.77.0/24', 'fixednet']).code).toBe(0);
+    d.bridges.push(`br-${inspectField(d, 'fixednet', '{{.Id}}').slice(0, 12)}`);
+    for (const cli of [d.berth, d.docker]) {
+      const r = cli(['run', '-d', '--name', `fixed-${cli === d.berth ? 'b' : 'd'}`, '--network', 'fixednet', '--ip', cli === d.berth ? '10.213.77.50' : '10.213.77.51', 'busybox', 'sleep', '60']);
+      expect(r.code).toBe(0);
+    }
+    expect(inspectField(d, 'fixed-b', '{{.NetworkSettings.Networks.fixednet.IPAddress}}')).toBe('10.213.77.50');
+    expect(d.docker(['exec', 'fixed-d', 'ip', '-o', '-4', 'addr', 'show', 'eth0']).stdout).toContain('10.213.77.51/24');
+    const taken = d.berth(['run', '--rm', '--network', 'fixednet', '--ip', '10.213.77.50', 'busybox', 'true']);
+    expect(taken.code).not.toBe(0);
+    expect(taken.stderr).toMatch(/10\.213\.77\.50/);
+    run(['--name', 'late', 'busybox', 'sleep', '60']);
+    expect(d.berth(['network', 'connect', '--ip', '10.213.77.60', 'fixednet', 'late']).code).toBe(0);
+    expect(d.docker(['exec', 'late', 'ip', '-o', '-4', 'addr', 'show', 'eth1']).stdout).toContain('10.213.77.60/24');
+    const onBridge = d.berth(['run', '--rm', '--ip', '172.30.0.9', 'busybox', 'true']);
+    expect(onBridge.code).not.toBe(0);
+    expect(onBridge.stderr).toContain('user specified IP address is supported on user defined networks only');
+    expect(d.berth(['run', '--rm', '--network', 'fixednet', '--ip', 'nope', 'busybox', 'true']).stderr).toContain('invalid argument "nope" for "--ip" flag');
+    expect(d.docker(['rm', '-f', 'fixed-b', 'fixed-d', 'late']).code).toBe(0);
+    expect(d.docker(['network', 'rm', 'fixednet']).code).toBe(0);
+  });
+
   it('a network MTU option reaches the container interfaces, at start and at connect', () => {
     expect(d.docker(['network', 'create', '-o', 'com.docker.network.driver.mtu=1400', 'smallmtu']).code).toBe(0);
     expect(d.docker(['run', '--rm', '--network', 'smallmtu', 'busybox', 'cat', '/sys/class/net/eth0/mtu']).stdout).toBe('1400\n');
