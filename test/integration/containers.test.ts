@@ -173,6 +173,12 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(d.docker(['exec', 'box', 'sh', '-c', 'echo err >&2; exit 7'])).toEqual({ code: 7, stdout: '', stderr: 'err\n' });
       expect(d.berth(['exec', '-w', '/etc', 'box', 'sh', '-c', 'pwd; exit 9'])).toEqual({ code: 9, stdout: '/etc\n', stderr: '' });
       expect(d.docker(['exec', '-i', 'box', 'sh', '-c', 'cat > /tmp/in; cat /tmp/in'], { input: 'piped\n' })).toEqual({ code: 0, stdout: 'piped\n', stderr: '' });
+      // A user the container does not have: the command never runs, and the exit status says so (it once said 0).
+      for (const cli of [d.docker, d.berth]) {
+        const r = cli(['exec', '-u', 'nosuchuser', 'box', 'true']);
+        expect(r.code).toBe(126);
+        expect(r.stderr).toContain('unable to find user nosuchuser: no matching entries in passwd file');
+      }
     });
 
     it('top lists the container\'s processes', () => {

@@ -90,21 +90,21 @@ export class ExecService {
     };
     const tty = opts.tty ?? s.config.Tty === true;
     const process: Record<string, unknown> = { ...spec.process, terminal: tty, args: s.config.Cmd ?? [], env: mergeEnv(spec.process.env, s.config.Env ?? []) };
-    if (s.config.User) {
-      // Read inside the container's root: its symlinks must not lead to the host's files.
-      const view = await ContainerView.open({ root: spec.root.path });
-      let u;
-      try {
-        u = resolveUser(s.config.User, (await readContainerFile(view, '/etc/passwd')) ?? '', (await readContainerFile(view, '/etc/group')) ?? '');
-      } finally {
-        view.close();
-      }
-      process.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length > 0 ? { additionalGids: u.additionalGids } : {}) };
-    }
     if (s.config.WorkingDir) process.cwd = s.config.WorkingDir;
     if (s.config.ConsoleSize) process.consoleSize = { height: s.config.ConsoleSize[0], width: s.config.ConsoleSize[1] };
     let pid: number;
     try {
+      if (s.config.User) {
+        // Read inside the container's root: its symlinks must not lead to the host's files.
+        const view = await ContainerView.open({ root: spec.root.path });
+        let u;
+        try {
+          u = resolveUser(s.config.User, (await readContainerFile(view, '/etc/passwd')) ?? '', (await readContainerFile(view, '/etc/group')) ?? '');
+        } finally {
+          view.close();
+        }
+        process.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length > 0 ? { additionalGids: u.additionalGids } : {}) };
+      }
       pid = await this.spawn(s, rec, tty, opts.stdin !== undefined, process);
     } catch (e) {
       // The process never ran: the session ends with Docker's exit code for that.
