@@ -75,6 +75,10 @@ export function getTimestamp(value: string, now: Date = new Date()): string {
     throw new InvalidArgument(`failed to parse value as time or duration: "${value}"`);
   }
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+  // Go's time.Parse refuses what JavaScript's Date would roll over (month 13, day 45, ...).
+  const daysIn = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  const range = Number(mo) < 1 || Number(mo) > 12 ? 'month' : Number(d) < 1 || Number(d) > daysIn ? 'day' : Number(h) > 23 ? 'hour' : Number(mi) > 59 ? 'minute' : Number(s) > 59 ? 'second' : undefined;
+  if (range !== undefined) throw new InvalidArgument(`parsing time "${value}": ${range} out of range`);
   let ms: number;
   if (zone === undefined) {
     ms = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)).getTime();
