@@ -199,6 +199,13 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       const table = d.docker(['stats', '--no-stream', 'box']);
       expect(table.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
       expect(table.stdout.split('\n')[1]).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+box\\s+\\d+\\.\\d\\d%\\s`));
+      // A named container that is not there: the error alone, as the docker CLI does (berth once printed a row of --).
+      for (const cli of [d.docker, d.berth]) {
+        const missing = cli(['stats', '--no-stream', 'box', 'nonexist']);
+        expect(missing.code).toBe(1);
+        expect(missing.stdout).toBe('');
+        expect(missing.stderr).toContain('No such container: nonexist');
+      }
     });
 
     it('port prints nothing when no ports are published', () => {

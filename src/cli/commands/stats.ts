@@ -28,15 +28,21 @@ async function runStats(cli: Cli, f: Flags, args: string[]): Promise<number> {
     formatRows(f.str('format'), entries.map((e) => statsRow(e, { trunc: !f.bool('no-trunc') })), { table: STATS_TABLE, headers: STATS_HEADERS });
   const targets = async () =>
     args.length > 0 ? args : ((await client.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: f.bool('all') || undefined } })) ?? []).map((c) => c.Id);
+  let first: Awaited<ReturnType<typeof sample>> | undefined = await sample(cli, await targets());
+  // Containers named on the command line must all answer once, or nothing is shown (docker's rule).
+  if (args.length > 0 && first.errors.length > 0) {
+    for (const e of first.errors) cli.err(`${e}\n`);
+    return 1;
+  }
   if (f.bool('no-stream')) {
-    const { entries, errors } = await sample(cli, await targets());
-    cli.out(render(entries.filter((e) => args.length > 0 || !e.isInvalid)));
-    for (const e of errors) cli.err(`${e}\n`);
-    return errors.length > 0 ? 1 : 0;
+    cli.out(render(first.entries.filter((e) => !e.isInvalid)));
+    for (const e of first.errors) cli.err(`${e}\n`);
+    return first.errors.length > 0 ? 1 : 0;
   }
   const tty = cli.io.stdout.isTTY === true;
   for (;;) {
-    const { entries } = await sample(cli, await targets());
+    const { entries } = first ?? (await sample(cli, await targets()));
+    first = undefined;
     cli.out(`${tty ? '\x1b[2J\x1b[H' : ''}${render(entries)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
