@@ -41,6 +41,19 @@ export function intQuery(q: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
+/**
+ * A prune's `until` filter as a time in ms: a Unix timestamp, a duration back from now
+ * (`10m`, `24h`) or a date.
+ */
+export function untilTime(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const d = /^(\d+)([smh])$/.exec(v);
+  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgument(`invalid filter 'until=${v}'`);
+  return t;
+}
+
 /** Docker's `filters` query parameter: `{"label":{"a=b":true}}` or `{"label":["a=b"]}`. */
 export function filtersQuery(q: URLSearchParams): Map<string, string[]> {
   const raw = q.get('filters');

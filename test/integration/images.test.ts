@@ -149,6 +149,24 @@ describe.skipIf(!rootTestsEnabled())(`images (${rootSkipReason})`, () => {
     expect(d.docker(['image', 'prune', '-f']).stdout).toBe('Total reclaimed space: 0B\n');
   });
 
+  it('image prune filters: until keeps what is newer, label! keeps what has the label, a bad filter is refused', async () => {
+    const tar = join(tmp, 'filtered.tar');
+    await writeFile(tar, await makeTar([{ header: { name: 'filtered.txt', mode: 0o644 }, body: 'y' }]));
+    const fresh = d.berth(['import', '--change', 'LABEL keep=yes', tar]).stdout.trim();
+    expect(fresh).toMatch(/^sha256:/);
+    expect(d.docker(['image', 'prune', '-f', '--filter', 'until=1h']).stdout).not.toContain(fresh);
+    expect(d.docker(['image', 'prune', '-f', '--filter', 'label!=keep=yes']).stdout).not.toContain(fresh);
+    for (const [filter, message] of [
+      ['until=abc', "invalid filter 'until=abc'"],
+      ['bogus=1', "invalid filter 'bogus'"],
+    ]) {
+      const r = d.docker(['image', 'prune', '-f', '--filter', filter as string]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(message);
+    }
+    expect(d.docker(['image', 'prune', '-f', '--filter', 'label=keep=yes']).stdout).toContain(`deleted: ${fresh}`);
+  });
+
   it('docker save | rmi | load round-trips image, ID and tags', () => {
     const file = join(tmp, 'saved.tar');
     expect(d.docker(['tag', 'busybox', 'roundtrip:1']).code).toBe(0);

@@ -3,7 +3,7 @@ import { parseReference } from '../../core/reference.js';
 import { importRootfs } from '../../engine/images/import.js';
 import { parsePlatform } from '../../engine/registry/index.js';
 import type { ImageRecord } from '../../engine/index.js';
-import { boolQuery, filtersQuery, param, sendJson, uploadOf, type Ctx, type Handler } from '../context.js';
+import { boolQuery, filtersQuery, param, sendJson, untilTime, uploadOf, type Ctx, type Handler } from '../context.js';
 import { pullImage, pushImage } from './registry.js';
 import { imageInspect, imageSummary } from '../views.js';
 
@@ -141,13 +141,20 @@ async function remove(ctx: Ctx): Promise<void> {
 async function prune(ctx: Ctx): Promise<void> {
   const engine = ctx.engine;
   const filters = filtersQuery(ctx.query);
+  for (const key of filters.keys()) if (!['dangling', 'label', 'label!', 'until'].includes(key)) throw new InvalidArgument(`invalid filter '${key}'`);
   const danglingOnly = (filters.get('dangling') ?? ['true'])[0] !== 'false';
+  const until = filters.get('until')?.[0];
+  const before = until !== undefined ? untilTime(until) : undefined;
+  const labelMatches = (labels: Record<string, string>, v: string) => (v.includes('=') ? labels[v.slice(0, v.indexOf('='))] === v.slice(v.indexOf('=') + 1) : v in labels);
   const deleted: { Untagged?: string; Deleted?: string }[] = [];
   for (const rec of engine.images.list()) {
     if (engine.containers.userOfImage(rec.id) !== undefined) continue;
     if (danglingOnly && !engine.images.isDangling(rec.id)) continue;
-    const labels = (await engine.images.config(rec.id)).config?.Labels ?? {};
-    if (!(filters.get('label') ?? []).every((v) => (v.includes('=') ? labels[v.split('=')[0] ?? ''] === v.slice(v.indexOf('=') + 1) : v in labels))) continue;
+    const config = await engine.images.config(rec.id);
+    const labels = config.config?.Labels ?? {};
+    if (!(filters.get('label') ?? []).every((v) => labelMatches(labels, v))) continue;
+    if ((filters.get('label!') ?? []).some((v) => labelMatches(labels, v))) continue;
+    if (before !== undefined && Date.parse(config.created ?? '') > before) continue;
     deleted.push(...(await engine.images.remove(rec.id, { force: true, inUse: () => undefined })));
   }
   const reclaimed = await engine.gc();

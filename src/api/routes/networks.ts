@@ -1,7 +1,7 @@
 import { InvalidArgument } from '../../core/errors.js';
 import { filterNetworks, parseFiltersParam } from '../../core/network-filters.js';
 import type { CreateNetworkRequest, EndpointConfig, Engine, NetworkRecord } from '../../engine/index.js';
-import { boolQuery, filtersQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
+import { boolQuery, filtersQuery, jsonBody, param, sendJson, sendStatus, untilTime, type Ctx, type Handler } from '../context.js';
 
 type Route = [method: string, path: string, handler: Handler];
 
@@ -90,15 +90,6 @@ async function prune(ctx: Ctx): Promise<void> {
     deleted.push(r.Name);
   }
   sendJson(ctx, 200, { NetworksDeleted: deleted.length > 0 ? deleted : null });
-}
-
-function untilTime(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+)([smh])$/.exec(v);
-  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgument(`invalid filter 'until=${v}'`);
-  return t;
 }
 
 async function connect(ctx: Ctx): Promise<void> {
