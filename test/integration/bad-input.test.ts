@@ -122,6 +122,29 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
     });
   });
 
+  it('bad filters are refused before anything is listed or pruned (a bad until once pruned everything)', async () => {
+    await unchanged(async () => {
+      expect(d.docker(['create', '--name', 'kept-by-filter', 'busybox', 'true']).code).toBe(0);
+      const cases: [string[], string][] = [
+        [['container', 'prune', '-f', '--filter', 'until=abc'], "invalid filter 'until=abc'"],
+        [['container', 'prune', '-f', '--filter', 'bogus=1'], "invalid filter 'bogus'"],
+        [['network', 'prune', '-f', '--filter', 'bogus=1'], "invalid filter 'bogus'"],
+        [['ps', '-a', '--filter', 'bogus=1'], "invalid filter 'bogus'"],
+        [['ps', '-a', '--filter', 'status=bogus'], "invalid filter 'status=bogus'"],
+        [['ps', '-a', '--filter', 'before=nonexist'], 'No such container: nonexist'],
+      ];
+      for (const [args, message] of cases) {
+        for (const cli of [d.docker, d.berth]) {
+          const r = cli(args);
+          expect(r.code).not.toBe(0);
+          expect(r.stderr).toContain(message);
+        }
+      }
+      expect(d.docker(['ps', '-a', '--filter', 'name=kept-by-filter', '--format', '{{.Names}}']).stdout).toBe('kept-by-filter\n');
+      expect(d.docker(['rm', 'kept-by-filter']).code).toBe(0);
+    });
+  });
+
   it('berth import and docker load of garbage: invalid tar, nothing stored', async () => {
     const garbage = join(tmp, 'garbage.tar');
     await writeFile(garbage, randomBytes(5000));

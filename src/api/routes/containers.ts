@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { InvalidArgument } from '../../core/errors.js';
 import { readJsonLog, readLog, logSize, type ContainerRecord, type EndpointConfig, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
 import type { ContainerConfig, HostConfig } from '../../engine/containers/types.js';
-import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, type Ctx, type Handler } from '../context.js';
+import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, untilTime, type Ctx, type Handler } from '../context.js';
 import { openRawStream } from '../raw-stream.js';
 import { containerInspect, containerSummary } from '../views.js';
 
@@ -72,6 +72,7 @@ async function list(ctx: Ctx): Promise<void> {
   const all = boolQuery(ctx.query, 'all');
   const limit = intQuery(ctx.query, 'limit') ?? -1;
   const filters = filtersQuery(ctx.query);
+  checkContainerFilters(ctx.engine, filters);
   let recs = ctx.engine.containers.list().filter((r) => matchContainer(ctx.engine, r, filters));
   if (!all && limit <= 0 && !filters.has('status') && !filters.has('exited')) recs = recs.filter((r) => r.state.Running || r.state.Restarting);
   if (limit > 0) recs = recs.slice(0, limit);
@@ -97,6 +98,29 @@ const CONTAINER_FILTERS: Readonly<Record<string, (e: Engine, r: ContainerRecord,
   before: (e, r, v) => r.created < e.containers.get(v).created,
   since: (e, r, v) => r.created > e.containers.get(v).created,
 });
+
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
+
+/** Refuses bad filters whether or not there are containers to apply them to (Docker's words). */
+function checkContainerFilters(e: Engine, filters: Map<string, string[]>): void {
+  for (const [key, values] of filters) {
+    if (CONTAINER_FILTERS[key] === undefined) throw new InvalidArgument(`invalid filter '${key}'`);
+    for (const v of values) {
+      if (key === 'status' && !STATUSES.includes(v)) throw new InvalidArgument(`invalid filter 'status=${v}'`);
+      if (key === 'health' && !HEALTH.includes(v)) throw new InvalidArgument(`invalid filter 'health=${v}'`);
+      if (key === 'exited' && !/^-?\d+$/.test(v)) throw new InvalidArgument(`invalid filter 'exited=${v}'`);
+      if (key === 'before' || key === 'since') e.containers.get(v);
+      if (key === 'name') {
+        try {
+          new RegExp(v);
+        } catch {
+          throw new InvalidArgument(`invalid filter 'name=${v}'`);
+        }
+      }
+    }
+  }
+}
 
 function matchContainer(e: Engine, r: ContainerRecord, filters: Map<string, string[]>): boolean {
   for (const [key, values] of filters) {
@@ -306,10 +330,16 @@ async function stats(ctx: Ctx): Promise<void> {
 
 async function prune(ctx: Ctx): Promise<void> {
   const filters = filtersQuery(ctx.query);
+  for (const key of filters.keys()) if (!['label', 'label!', 'until'].includes(key)) throw new InvalidArgument(`invalid filter '${key}'`);
+  const until = filters.get('until')?.[0];
+  const before = until !== undefined ? untilTime(until) : undefined;
+  const hasLabel = (r: ContainerRecord, v: string) => CONTAINER_FILTERS.label?.(ctx.engine, r, v) === true;
   const deleted: string[] = [];
   for (const r of ctx.engine.containers.list()) {
     if (r.state.Running || r.state.Restarting) continue;
-    if (!(filters.get('label') ?? []).every((v) => CONTAINER_FILTERS.label?.(ctx.engine, r, v))) continue;
+    if (!(filters.get('label') ?? []).every((v) => hasLabel(r, v))) continue;
+    if ((filters.get('label!') ?? []).some((v) => hasLabel(r, v))) continue;
+    if (before !== undefined && Date.parse(r.created) > before) continue;
     await ctx.engine.containers.remove(r.id, { force: false, volumes: false });
     deleted.push(r.id);
   }

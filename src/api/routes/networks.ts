@@ -78,14 +78,16 @@ async function remove(ctx: Ctx): Promise<void> {
 
 async function prune(ctx: Ctx): Promise<void> {
   const filters = filtersQuery(ctx.query);
+  for (const key of filters.keys()) if (!['label', 'until'].includes(key)) throw new InvalidArgument(`invalid filter '${key}'`);
+  const until = filters.get('until')?.[0];
+  const before = until !== undefined ? untilTime(until) : undefined;
   const deleted: string[] = [];
   for (const r of ctx.engine.networks.list()) {
     if (ctx.engine.networks.isBuiltin(r) || ctx.engine.networks.activeEndpoints(r).length > 0) continue;
     if (ctx.engine.networks.members(r).length > 0) continue;
     const labels = filters.get('label') ?? [];
     if (!labels.every((v) => (v.includes('=') ? r.Labels[v.slice(0, v.indexOf('='))] === v.slice(v.indexOf('=') + 1) : v in r.Labels))) continue;
-    const until = filters.get('until')?.[0];
-    if (until !== undefined && Date.parse(r.Created) > untilTime(until)) continue;
+    if (before !== undefined && Date.parse(r.Created) > before) continue;
     await ctx.engine.networks.remove(r.Id);
     deleted.push(r.Name);
   }
