@@ -132,6 +132,7 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
         [['ps', '-a', '--filter', 'bogus=1'], "invalid filter 'bogus'"],
         [['ps', '-a', '--filter', 'status=bogus'], "invalid filter 'status=bogus'"],
         [['ps', '-a', '--filter', 'before=nonexist'], 'No such container: nonexist'],
+        [['events', '--filter', 'bogus=1', '--since', '0', '--until', '1'], "invalid filter 'bogus'"],
       ];
       for (const [args, message] of cases) {
         for (const cli of [d.docker, d.berth]) {

@@ -1,4 +1,5 @@
 import { cpus, hostname, totalmem } from 'node:os';
+import { InvalidArgument } from '../../core/errors.js';
 import type { EngineEvent } from '../../engine/index.js';
 import { filtersQuery, sendJson, type Ctx, type Handler } from '../context.js';
 
@@ -112,6 +113,11 @@ const EVENT_FILTERS: Readonly<Record<string, (e: EngineEvent, v: string) => bool
     const i = v.indexOf('=');
     return i < 0 ? v in e.Actor.Attributes : e.Actor.Attributes[v.slice(0, i)] === v.slice(i + 1);
   },
+  network: (e, v) => e.Type === 'network' && (e.Actor.ID.startsWith(v) || e.Actor.Attributes.name === v),
+  volume: (e, v) => e.Type === 'volume' && (e.Actor.ID === v || e.Actor.Attributes.name === v),
+  daemon: (e) => e.Type === 'daemon',
+  // One daemon, no swarm: every event is local.
+  scope: (_e, v) => v === 'local',
 });
 
 function parseEventTime(v: string | null): number | undefined {
@@ -125,13 +131,10 @@ async function events(ctx: Ctx): Promise<void> {
   const res = ctx.res;
   if (!res) return;
   const filters = filtersQuery(ctx.query);
+  for (const key of filters.keys()) if (EVENT_FILTERS[key] === undefined) throw new InvalidArgument(`invalid filter '${key}'`);
   const since = parseEventTime(ctx.query.get('since'));
   const until = parseEventTime(ctx.query.get('until'));
-  const match = (e: EngineEvent) =>
-    [...filters].every(([k, vs]) => {
-      const f = EVENT_FILTERS[k];
-      return f ? vs.some((v) => f(e, v)) : true;
-    });
+  const match = (e: EngineEvent) => [...filters].every(([k, vs]) => vs.some((v) => EVENT_FILTERS[k]?.(e, v) === true));
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   const send = (e: EngineEvent) => {
