@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,5 +38,25 @@ describe('log records', () => {
     await reading;
     await rm(dir, { recursive: true, force: true });
     expect(got).toEqual(['one', 'two']);
+  });
+  it('starts over on a new file at the same path, even one as long as the old (a restarted container)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-log-'));
+    const p = join(dir, 'spool.log');
+    const old = '2026-11-23T09:17:55.1+00:00 stdout F out\n';
+    await writeFile(p, old);
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    const got: string[] = [];
+    // An attach to the stopped container: it follows from the end of the old run's spool.
+    const reading = (async () => {
+      for await (const r of readLog(p, { offset: old.length, follow: true, done })) got.push(r.text);
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    await unlink(p);
+    await writeFile(p, '2026-11-23T09:17:56.1+00:00 stdout F new\n');
+    finish();
+    await reading;
+    await rm(dir, { recursive: true, force: true });
+    expect(got).toEqual(['new']);
   });
 });

@@ -69,11 +69,22 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncGe
   opts.signal?.addEventListener('abort', onAbort);
   void opts.done?.then(poke, poke);
   try {
+    /** Which file is being read: a new one at the same path (a restarted container's spool) starts over. */
+    let identity: string | undefined;
     for (;;) {
       const lastRound = finished;
       let size = -1;
       try {
-        size = (await stat(path)).size;
+        const st = await stat(path);
+        size = st.size;
+        const id = `${st.ino}:${st.birthtimeMs}`;
+        if (identity !== undefined && id !== identity) {
+          offset = 0;
+          rest = '';
+          watcher?.close();
+          watcher = undefined;
+        }
+        identity = id;
       } catch {
         size = -1;
       }
