@@ -146,6 +146,23 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
     });
   });
 
+  it('a missing network or container at create is an error, not a missing image the docker CLI would go and pull', async () => {
+    await unchanged(() => {
+      for (const flags of [['--network', 'nonexist'], ['--network', 'container:nonexist'], ['--volumes-from', 'nonexist']]) {
+        const r = d.docker(['run', '--rm', ...flags, 'busybox', 'true']);
+        expect(r.code).toBe(125);
+        expect(r.stderr).not.toContain('Unable to find image');
+        expect(r.stderr).toMatch(/network nonexist not found|No such container: nonexist/);
+      }
+    });
+  });
+
+  it('a network MTU that is not a number is refused', () => {
+    const r = d.docker(['network', 'create', '-o', 'com.docker.network.driver.mtu=abc', 'badmtu']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid value for com.docker.network.driver.mtu: "abc"');
+  });
+
   it('berth import and docker load of garbage: invalid tar, nothing stored', async () => {
     const garbage = join(tmp, 'garbage.tar');
     await writeFile(garbage, randomBytes(5000));

@@ -8,7 +8,7 @@ import type { ImageConfig } from '../../core/oci.js';
 import type { Mounter } from '../../sys/mount.js';
 import type { OciRuntime } from '../../sys/runtime.js';
 import type { EventBus } from '../events/bus.js';
-import type { ImageStore } from '../images/store.js';
+import type { ImageRecord, ImageStore } from '../images/store.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { mkdirAllInScope, readContainerFile } from './archive.js';
@@ -247,7 +247,19 @@ export class ContainerService {
   async create(o: CreateOptions): Promise<{ Id: string; Warnings: string[] }> {
     const imageName = o.config.Image ?? '';
     if (imageName === '') throw new InvalidArgument('config.Image is required');
+    // A missing image is the one "not found" of a create: the docker CLI answers it by pulling
+    // the image and trying again. Anything else missing (a network, a --volumes-from container)
+    // is the request's fault, and must not send the CLI to a registry.
     const image = this.o.images.resolve(imageName);
+    try {
+      return await this.createFrom(o, image);
+    } catch (e) {
+      throw e instanceof NotFound ? new InvalidArgument(e.message, { cause: e }) : e;
+    }
+  }
+
+  private async createFrom(o: CreateOptions, image: ImageRecord): Promise<{ Id: string; Warnings: string[] }> {
+    const imageName = o.config.Image ?? '';
     const imgConfig = await this.o.images.config(image.id);
     const id = randomBytes(32).toString('hex');
     const name = o.name !== undefined && o.name !== '' ? `/${o.name.replace(/^\//, '')}` : `/${generateName((n) => this.names.has(`/${n}`))}`;

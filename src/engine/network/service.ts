@@ -269,6 +269,10 @@ export class NetworkService {
         ipam = completeIpamConfig({ Subnet: subnet });
       }
       const options = { ...(req.Options ?? {}) };
+      const mtu = options['com.docker.network.driver.mtu'];
+      if (mtu !== undefined && !(/^\d+$/.test(mtu) && Number(mtu) >= 68 && Number(mtu) <= 65535)) {
+        throw new InvalidArgument(`invalid value for com.docker.network.driver.mtu: "${mtu}" (a whole number from 68 to 65535)`);
+      }
       const r = this.newRecord(name, 'bridge', {
         ipam: [ipam],
         options,
