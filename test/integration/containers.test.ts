@@ -290,7 +290,9 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
   });
 
   it('attach streams a running container\'s output and returns its exit status', async () => {
-    d.docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'while [ ! -f /go ]; do sleep 0.05; done; echo attached-out; echo attached-err >&2; exit 6']);
+    // After /go appears the container waits a second: its end kills every process in it, and an
+    // exec still finishing then ends with 137 (seen under load).
+    d.docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'while [ ! -f /go ]; do sleep 0.05; done; sleep 1; echo attached-out; echo attached-err >&2; exit 6']);
     const a = background(d, 'docker', ['attach', 'att']);
     await sleep(700); // let attach connect before the container writes
     expect(d.docker(['exec', 'att', 'touch', '/go']).code).toBe(0);
