@@ -12,6 +12,15 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Mount points under `base` (not `base` itself), deepest first: the order to unmount them in. */
+export function mountsUnder(base) {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => (l.split(' ')[4] ?? '').replace(/\\040/g, ' '))
+    .filter((p) => p.startsWith(`${base}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
 export class DockerEngine {
   /**
    * @param {string} base directory for everything of this engine (removed by stop())
@@ -131,12 +140,7 @@ export class DockerEngine {
         // gone
       }
     }
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => (l.split(' ')[4] ?? '').replace(/\\040/g, ' '))
-      .filter((p) => p.startsWith(`${this.base}/`))
-      .sort((a, b) => b.length - a.length);
-    for (const m of mounts) await this.exec('umount', ['-l', m]);
+    for (const m of mountsUnder(this.base)) await this.exec('umount', ['-l', m]);
     if (this.bridgeMade && existsSync(`/sys/class/net/${this.bridge}`)) await this.exec('ip', ['link', 'del', this.bridge]);
     await rm(this.base, { recursive: true, force: true });
   }

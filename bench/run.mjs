@@ -8,7 +8,7 @@
 // berth's own daemon (the client's cost). Reference figures measured elsewhere are printed
 // in their own table and never mixed with the figures measured here. Results go to
 // bench/results/latest.json. See bench/README.md.
-import { DockerEngine } from './dockerd.mjs';
+import { DockerEngine, mountsUnder } from './dockerd.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -382,12 +382,7 @@ class Bench {
         // already gone
       }
     }
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => (l.split(' ')[4] ?? '').replace(/\\040/g, ' '))
-      .filter((p) => p.startsWith(`${this.base}/`))
-      .sort((a, b) => b.length - a.length);
-    for (const m of mounts) await exec('umount', ['-l', m]);
+    for (const m of mountsUnder(this.base)) await exec('umount', ['-l', m]);
     await rm(this.base, { recursive: true, force: true });
     this.base = undefined;
   }
