@@ -559,7 +559,7 @@ export class ContainerService {
     });
     shipper.watch();
     if (live.stdinQueue && rec.config.OpenStdin === true) this.pipeStdin(join(bundle, 'attach'), live.stdinQueue);
-    await this.o.runtime.start(rec.id);
+    await this.o.runtime.start(rec.id, pid);
     rec.state = {
       ...rec.state,
       Status: 'running',
