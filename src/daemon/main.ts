@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createServer } from 'node:http';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -43,6 +44,9 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   if (other !== '' && Number(other) !== process.pid && isAlive(Number(other))) {
     throw new Error(`another berth daemon (pid ${other.trim()}) is using ${execRoot}`);
   }
+  // A socket that answers belongs to a live daemon (with another exec root): taking its path
+  // would leave that daemon unreachable. A stale file of one that died is replaced.
+  if (await answers(socketPath)) throw new Error(`another daemon is listening on unix://${socketPath}`);
   const fileConfig = await loadDaemonConfig(opts.configFile);
   if (fileConfig && fileConfig.ignored.length > 0) log(`configuration file: ignoring keys berth does not use: ${fileConfig.ignored.join(', ')}`);
   await writeFile(pidFile, String(process.pid));
@@ -71,6 +75,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
   });
+  const ours = statSync(socketPath).ino;
   log(`berth daemon ${BERTH_VERSION} listening on unix://${socketPath} (root ${root})`);
   void engine.containers.applyRestartPolicies();
   await new Promise<void>((resolve) => {
@@ -82,7 +87,8 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   server.close();
   server.closeAllConnections();
   await engine.close();
-  await rm(socketPath, { force: true });
+  // Only our own socket: a daemon started later on the same path keeps its socket.
+  if (statSync(socketPath, { throwIfNoEntry: false })?.ino === ours) await rm(socketPath, { force: true });
   await rm(pidFile, { force: true });
 }
 
@@ -101,6 +107,18 @@ function afterBursts(ms: number): () => void {
     if (timer) timer.refresh();
     else timer = setTimeout(() => ((timer = undefined), gc()), ms).unref();
   };
+}
+
+/** Whether something accepts connections on the unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = connect(path);
+    conn.once('connect', () => {
+      conn.destroy();
+      resolve(true);
+    });
+    conn.once('error', () => resolve(false));
+  });
 }
 
 /** A live berth daemon, not a zombie or an unrelated process that reused the pid. */

@@ -77,6 +77,16 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
     expect(daemonPid()).toBe(pid);
   });
 
+  it('a second daemon (another root and exec root) refuses the socket of a live one', async () => {
+    // It used to take the path over, and removed it when it stopped: the first daemon ran on,
+    // unreachable.
+    const r = berth(['daemon', '--host', `unix://${socket}`, '--root', join(base, 'root2'), '--exec-root', join(base, 'run2')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`another daemon is listening on unix://${socket}`);
+    expect(await ping(socket)).toBe(true);
+    expect(berth(['version', '--format', '{{.Server.Version}}']).code).toBe(0);
+  });
+
   it('berth daemon stop stops it, and the daemon process ends', async () => {
     const pid = daemonPid() as number;
     expect(alive(pid)).toBe(true);
