@@ -89,6 +89,14 @@ function containerImage(c: ContainerSummary, trunc: boolean): string {
   return image;
 }
 
+/** `containerImage` for rows that share an image (most do): one reference parse per image. */
+const imageNames = new Map<string, string>();
+
+/**
+ * A `ps` row. The columns of the default table are computed at once; the others (a local
+ * time zone to load, sizes, sorted labels) only when a format asks for them: they are
+ * getters of the row's own, so templates, `{{json .}}` and spreads still see every field.
+ */
 export function containerRow(c: ContainerSummary, opts: { trunc: boolean; now?: number }): ContainerRow {
   const now = opts.now ?? Date.now();
   const trunc = opts.trunc;
@@ -101,28 +109,37 @@ export function containerRow(c: ContainerSummary, opts: { trunc: boolean; now?: 
     }
   }
   const created = c.Created ?? 0;
-  const sizeRw = humanSizeWithPrecision(c.SizeRw ?? 0, 3);
-  const size = (c.SizeRootFs ?? 0) > 0 ? `${sizeRw} (virtual ${humanSizeWithPrecision(c.SizeRootFs ?? 0, 3)})` : sizeRw;
-  const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(',');
-  const mounts = (c.Mounts ?? []).map((m) => {
-    const name = m.Name ? m.Name : (m.Source ?? '');
-    return trunc ? ellipsis(name, 15) : name;
-  });
+  const imageKey = `${trunc ? 't' : 'f'}\0${c.Image ?? ''}\0${c.ImageID ?? ''}`;
+  let image = imageNames.get(imageKey);
+  if (image === undefined) imageNames.set(imageKey, (image = containerImage(c, trunc)));
   return {
     ID: trunc ? truncateId(c.Id) : c.Id,
-    Image: containerImage(c, trunc),
+    Image: image,
     Command: goQuote(trunc ? ellipsis(c.Command ?? '', 20) : (c.Command ?? '')),
-    CreatedAt: goTimeString(created),
+    get CreatedAt() {
+      return goTimeString(created);
+    },
     RunningFor: `${humanDuration(now - created * 1000)} ago`,
     Ports: displayablePorts(c.Ports),
     State: c.State ?? '',
     Status: c.Status ?? '',
-    Size: size,
+    get Size() {
+      const sizeRw = humanSizeWithPrecision(c.SizeRw ?? 0, 3);
+      return (c.SizeRootFs ?? 0) > 0 ? `${sizeRw} (virtual ${humanSizeWithPrecision(c.SizeRootFs ?? 0, 3)})` : sizeRw;
+    },
     Names: names.join(','),
-    Labels: sortedLabels(c.Labels),
-    Mounts: mounts.join(','),
-    Networks: networks,
-    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
+    get Labels() {
+      return sortedLabels(c.Labels);
+    },
+    get Mounts() {
+      return (c.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name ? m.Name : (m.Source ?? ''), 15) : m.Name ? m.Name : (m.Source ?? ''))).join(',');
+    },
+    get Networks() {
+      return Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(',');
+    },
+    get LocalVolumes() {
+      return String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length);
+    },
   };
 }
 
