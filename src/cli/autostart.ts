@@ -23,10 +23,13 @@ export function berthBin(): string {
 /**
  * The node flags bin/berth gives `berth daemon` (its second line), for a daemon started with
  * this node: a 1 MiB young generation and no optimising compilers keep the daemon small (57 MB
- * idle instead of 97 after fifty containers). The CLI runs without them: any V8 flag makes node
+ * idle instead of 97 after fifty containers). `--optimize-for-size` is not among them: with it,
+ * V8 ran a full, memory-reducing collection every few megabytes a pull streamed through (35 for
+ * 200 MB, pulls ~25% slower) for ~1.5 MiB of idle memory, which the daemon's bundle
+ * (scripts/build-cli.mjs) saves otherwise. The CLI runs without flags: any V8 flag makes node
  * reject the code cache of its built-in modules (bench/README.md).
  */
-export const NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--no-sparkplug', '--no-maglev'];
+export const NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-sparkplug', '--no-maglev'];
 
 export function daemonArgs(socketPath: string, env: NodeJS.ProcessEnv): string[] {
   const args = [...NODE_FLAGS, berthBin(), 'daemon', '--host', `unix://${socketPath}`];
