@@ -22,9 +22,21 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BERTH = join(REPO, 'bin', 'berth');
 const CACHE = process.env.BERTH_CACHE ?? join(REPO, '.cache');
 const BUSYBOX_TAR = join(CACHE, 'images', 'busybox.tar');
+const DEBIAN_TAR = join(CACHE, 'images', 'debian-bookworm-slim.tar');
+/** Host directories that become the layers of `--content files`, those of them that exist. */
+const FILE_LAYERS = ['/usr/lib/python3.11', '/usr/include', '/usr/share/perl', join(REPO, 'node_modules')];
 
 const USAGE = `usage: node bench/pull.mjs [options]   (as root)
 
+  --content KIND   what the data layers hold: random (default: --layers files of random data,
+                   --size-mb in all; gzip cannot shrink them) or files (an image as real ones
+                   are: debian:bookworm-slim from .cache/images, then a layer per host
+                   directory of many small, compressible files: python's library, C headers,
+                   perl, this repo's node_modules, those that exist; --size-mb and --layers
+                   do not apply)
+  --tmpfs          everything of the run (the registry's storage, berth's and Docker's data
+                   roots) on a tmpfs mounted for it: the engines' own cost, without this
+                   machine's disk (creating files on an ext4 after deletions is slow here)
   --size-mb N      total size of the image's data layers (default 200)
   --layers N       data layers (default 4)
   --runs N         timed pulls per tool (default 3; the median is reported)
@@ -44,7 +56,7 @@ const REFERENCE = [
 ];
 
 function parseOptions(argv) {
-  const o = { sizeMb: 200, layers: 4, runs: 3, skopeo: true, docker: true, json: join(REPO, 'bench', 'results', 'pull.json') };
+  const o = { content: 'random', sizeMb: 200, layers: 4, runs: 3, skopeo: true, docker: true, json: join(REPO, 'bench', 'results', 'pull.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -56,10 +68,14 @@ function parseOptions(argv) {
       if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a whole number of at least 1, got ${v}`);
       return n;
     };
-    if (a === '--size-mb') o.sizeMb = int(next());
+    if (a === '--content') {
+      o.content = next();
+      if (o.content !== 'random' && o.content !== 'files') throw new Error(`--content is random or files, got ${o.content}`);
+    } else if (a === '--size-mb') o.sizeMb = int(next());
     else if (a === '--layers') o.layers = int(next());
     else if (a === '--runs') o.runs = int(next());
     else if (a === '--no-skopeo') o.skopeo = false;
+    else if (a === '--tmpfs') o.tmpfs = true;
     else if (a === '--no-docker') o.docker = false;
     else if (a === '--json') o.json = resolve(next());
     else if (a === '-h' || a === '--help') {
@@ -130,12 +146,14 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: the daemon runs containers to build the image');
   if (!have('docker-registry')) throw new Error('docker-registry is missing: apt-get install docker-registry (scripts/install.sh does)');
   if (!existsSync(BUSYBOX_TAR)) throw new Error(`${BUSYBOX_TAR} is missing: bash scripts/base-images.sh build --only busybox`);
+  if (o.content === 'files' && !existsSync(DEBIAN_TAR)) throw new Error(`${DEBIAN_TAR} is missing: bash scripts/base-images.sh build`);
   if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build');
   const skopeo = o.skopeo && have('skopeo');
 
   const base = await mkdtemp('/tmp/berth-bench-pull-');
   const procs = [];
   try {
+    if (o.tmpfs) await sh('mount', ['-t', 'tmpfs', '-o', 'size=6g,mode=0755', 'berth-bench', base], process.env);
     // --- registry
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
@@ -169,17 +187,33 @@ async function main() {
     }
     const berth = (...args) => sh(process.execPath, [BERTH, ...args], env);
 
-    // --- the image: busybox + N layers of random data, each committed from a container
-    process.stderr.write(`building a ${o.sizeMb} MB image of ${o.layers} layers...\n`);
+    // --- the image: busybox + N layers of random data, or debian + a layer per host directory,
+    // each layer committed from a container that wrote it
     await berth('import', '--change', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox:latest');
-    const per = Math.floor((o.sizeMb * 1_000_000) / o.layers);
     let image = 'busybox:latest';
-    for (let i = 1; i <= o.layers; i++) {
-      await berth('run', '--name', `bench-l${i}`, image, 'sh', '-c', `head -c ${per} /dev/urandom > /data${i}`);
-      await berth('commit', `bench-l${i}`, `bench/big:${i}`);
-      await berth('rm', `bench-l${i}`);
-      image = `bench/big:${i}`;
+    const layerDirs = FILE_LAYERS.filter((d) => existsSync(d));
+    if (o.content === 'random') {
+      process.stderr.write(`building a ${o.sizeMb} MB image of ${o.layers} layers of random data...\n`);
+      const per = Math.floor((o.sizeMb * 1_000_000) / o.layers);
+      for (let i = 1; i <= o.layers; i++) {
+        await berth('run', '--name', `bench-l${i}`, image, 'sh', '-c', `head -c ${per} /dev/urandom > /data${i}`);
+        await berth('commit', `bench-l${i}`, `bench/big:${i}`);
+        await berth('rm', `bench-l${i}`);
+        image = `bench/big:${i}`;
+      }
+    } else {
+      process.stderr.write(`building an image of debian:bookworm-slim and ${layerDirs.length} layers of files (${layerDirs.join(', ')})...\n`);
+      await berth('import', '--change', 'CMD ["bash"]', DEBIAN_TAR, 'bench/big:0');
+      image = 'bench/big:0';
+      for (const [n, dir] of layerDirs.entries()) {
+        const i = n + 1;
+        await berth('run', '--name', `bench-l${i}`, '-v', `${dir}:/src:ro`, image, 'cp', '-a', '/src', `/data${i}`);
+        await berth('commit', `bench-l${i}`, `bench/big:${i}`);
+        await berth('rm', `bench-l${i}`);
+        image = `bench/big:${i}`;
+      }
     }
+    const layerCount = o.content === 'random' ? o.layers : layerDirs.length + 1;
     const remote = `${host}/bench/big:1`;
     await berth('tag', image, remote);
     const pushSeconds = await timed(() => berth('push', remote));
@@ -187,6 +221,7 @@ async function main() {
       await (await fetch(`http://${host}/v2/bench/big/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).text(),
     );
     const bytes = manifest.layers.reduce((a, l) => a + l.size, 0) + manifest.config.size;
+    const unpacked = Number((await berth('image', 'inspect', '--format', '{{.Size}}', image)).trim());
     const mb = bytes / 1e6;
 
     // --- berth pull into a store without the image (the busybox base layer stays: 2 MB)
@@ -241,7 +276,9 @@ async function main() {
       const s = median(skopeoRuns);
       rows.push(['skopeo copy to dir: (download + verify)', s.toFixed(2), (mb / s).toFixed(1), (s / berthMedian).toFixed(2)]);
     }
-    let out = `\nPull of ${remote}: ${o.layers} data layers, ${mb.toFixed(1)} MB, from a local docker-registry; median of ${o.runs} runs (this machine, this run)\n\n`;
+    let what = o.content === 'random' ? `${o.layers} layers of random data` : `debian:bookworm-slim and ${layerDirs.length} layers of files (${layerDirs.join(', ')}), ${(unpacked / 1e6).toFixed(0)} MB unpacked`;
+    if (o.tmpfs) what += '; registry and data roots on a tmpfs';
+    let out = `\nPull of ${remote}: ${what}, ${layerCount} layers, ${mb.toFixed(1)} MB compressed, from a local docker-registry; median of ${o.runs} runs (this machine, this run)\n\n`;
     out += table(['tool', 'seconds', 'MB/s', 'time (berth = 1.00)'], rows);
     out += `\n\npush by berth (upload, first time): ${pushSeconds.toFixed(2)} s, ${(mb / pushSeconds).toFixed(1)} MB/s`;
     if (!skopeo) out += `\nskopeo: ${o.skopeo ? 'not installed (apt-get install skopeo)' : 'skipped (--no-skopeo)'}`;
@@ -256,7 +293,8 @@ async function main() {
       JSON.stringify(
         {
           date: new Date().toISOString(),
-          image: { layers: o.layers, bytes },
+          tmpfs: o.tmpfs === true,
+          image: { content: o.content, layers: layerCount, bytes, unpackedBytes: unpacked },
           berth: { runsSeconds: berthRuns, medianSeconds: berthMedian, mbPerSecond: mb / berthMedian },
           ...(dockerRuns.length > 0 ? { docker: { version: dockerVersion, runsSeconds: dockerRuns, medianSeconds: median(dockerRuns), mbPerSecond: mb / median(dockerRuns) } } : {}),
           ...(skopeoRuns.length > 0 ? { skopeo: { runsSeconds: skopeoRuns, medianSeconds: median(skopeoRuns), mbPerSecond: mb / median(skopeoRuns) } } : {}),
@@ -276,6 +314,7 @@ async function main() {
       }
     }
     spawnSync('sh', ['-c', `grep -o '${base}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+    if (o.tmpfs) spawnSync('umount', ['-l', base]);
     await rm(base, { recursive: true, force: true });
   }
 }
