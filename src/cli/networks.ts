@@ -8,6 +8,7 @@ import { InvalidArgument } from '../core/errors.js';
 import { filterNetworks, type NetworkFilters } from '../core/network-filters.js';
 import { UsageError } from './args.js';
 import { formatRows } from './format/index.js';
+import { withLabelMethod } from './rows.js';
 import { naturalCompare } from './sortorder.js';
 import { goTimeStringRfc3339 } from './times.js';
 import { truncateId } from './units.js';
@@ -304,7 +305,7 @@ export const NETWORK_HEADERS: Readonly<Record<string, string>> = {
 
 export function networkRow(n: NetworkResource, opts: { trunc: boolean }): NetworkRow {
   const labels = n.Labels ?? {};
-  return {
+  return withLabelMethod({
     CreatedAt: goTimeStringRfc3339(n.Created),
     Driver: n.Driver ?? '',
     ID: opts.trunc ? truncateId(n.Id) : n.Id,
@@ -317,7 +318,7 @@ export function networkRow(n: NetworkResource, opts: { trunc: boolean }): Networ
       .join(','),
     Name: n.Name,
     Scope: n.Scope ?? '',
-  };
+  }, labels);
 }
 
 /** The network formatter's `newFormat`: what `table`/`raw` mean, with and without `-q`. */

@@ -89,6 +89,16 @@ function containerImage(c: ContainerSummary, trunc: boolean): string {
   return image;
 }
 
+/**
+ * Adds the formatter contexts' `Label` method (`{{.Label "com.docker.compose.service"}}`: the
+ * label's value, "" when there is none) to a row. Not enumerable: `{{json .}}` and spreads
+ * show the fields only, as the docker CLI's JSON of a context does.
+ */
+export function withLabelMethod<T extends object>(row: T, labels: Record<string, string> | null | undefined): T {
+  Object.defineProperty(row, 'Label', { value: (name: unknown) => (labels !== null && labels !== undefined && typeof name === 'string' && Object.hasOwn(labels, name) ? labels[name] : ''), enumerable: false });
+  return row;
+}
+
 /** `containerImage` for rows that share an image (most do): one reference parse per image. */
 const imageNames = new Map<string, string>();
 
@@ -112,7 +122,7 @@ export function containerRow(c: ContainerSummary, opts: { trunc: boolean; now?: 
   const imageKey = `${trunc ? 't' : 'f'}\0${c.Image ?? ''}\0${c.ImageID ?? ''}`;
   let image = imageNames.get(imageKey);
   if (image === undefined) imageNames.set(imageKey, (image = containerImage(c, trunc)));
-  return {
+  return withLabelMethod({
     ID: trunc ? truncateId(c.Id) : c.Id,
     Image: image,
     Command: goQuote(trunc ? ellipsis(c.Command ?? '', 20) : (c.Command ?? '')),
@@ -140,7 +150,7 @@ export function containerRow(c: ContainerSummary, opts: { trunc: boolean; now?: 
     get LocalVolumes() {
       return String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length);
     },
-  };
+  }, c.Labels);
 }
 
 // ---------------------------------------------------------------- images

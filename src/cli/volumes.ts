@@ -6,6 +6,7 @@
  */
 import { formatRows } from './format/index.js';
 import { kvMap, labelMap } from './networks.js';
+import { withLabelMethod } from './rows.js';
 import { naturalCompare } from './sortorder.js';
 import { humanSize } from './units.js';
 
@@ -118,7 +119,7 @@ export const VOLUME_HEADERS: Readonly<Record<string, string>> = {
 /** `volumeContext`: `Links`/`Size` from `UsageData` (only `system df -v` has it), else `N/A`. */
 export function volumeRow(v: VolumeResource): VolumeRow {
   const labels = v.Labels ?? {};
-  return {
+  return withLabelMethod({
     Availability: 'N/A',
     Driver: v.Driver ?? '',
     Group: 'N/A',
@@ -133,7 +134,7 @@ export function volumeRow(v: VolumeResource): VolumeRow {
     Scope: v.Scope ?? '',
     Size: v.UsageData ? humanSize(v.UsageData.Size) : 'N/A',
     Status: 'N/A',
-  };
+  }, labels);
 }
 
 /** The volume formatter's `NewVolumeFormat`: what `table`/`raw` mean, with and without `-q`. */

@@ -210,7 +210,7 @@ class State {
     switch (first.type) {
       case 'field':
         this.at(first);
-        return this.evalFieldChain(dot, first.names, cmd.args, final);
+        return this.evalFieldChain(dot, first.names, cmd.args, final, dot);
       case 'chain':
         return this.evalChain(dot, first, cmd.args, final);
       case 'identifier':
@@ -219,7 +219,7 @@ class State {
         this.notAFunction(cmd.args, final);
         return this.evalPipeline(dot, first);
       case 'variable':
-        return this.evalVariable(first, cmd.args, final);
+        return this.evalVariable(dot, first, cmd.args, final);
     }
     this.at(first);
     this.notAFunction(cmd.args, final);
@@ -242,22 +242,30 @@ class State {
     }
   }
 
-  private evalFieldChain(receiver: unknown, names: readonly string[], args: readonly ArgNode[], final: Final): unknown {
+  private evalFieldChain(receiver: unknown, names: readonly string[], args: readonly ArgNode[], final: Final, dot: unknown): unknown {
     let value = receiver;
     names.forEach((name, i) => {
       const last = i === names.length - 1;
-      value = this.evalField(name, last ? args : [], last ? final : NO_FINAL, value);
+      value = this.evalField(name, last ? args : [], last ? final : NO_FINAL, value, dot);
     });
     return value;
   }
 
-  private evalField(name: string, args: readonly ArgNode[], final: Final, receiver: unknown): unknown {
+  private evalField(name: string, args: readonly ArgNode[], final: Final, receiver: unknown, dot: unknown): unknown {
     if (receiver === undefined) return undefined; // missing key further up: Go's invalid value
     if (receiver instanceof HeaderValue) return receiver.child(name);
     if (receiver === null) this.errorf(`nil pointer evaluating interface {}.${name}`);
     if (isMap(receiver)) {
+      const value = mapGet(receiver, name);
+      // A method of a formatter context, such as ContainerContext's `.Label "key"`.
+      if (typeof value === 'function') {
+        const argv = args.slice(1).map((a) => this.evalArg(dot, a));
+        if (final !== NO_FINAL) argv.push(final);
+        if (argv.length !== value.length) this.errorf(`wrong number of args for ${name}: want ${value.length} got ${argv.length}`);
+        return (value as (...a: unknown[]) => unknown)(...argv.map((v) => (v instanceof HeaderValue ? v.toString() : v)));
+      }
       if (args.length > 1 || final !== NO_FINAL) this.errorf(`${name} is not a method but has arguments`);
-      return mapGet(receiver, name);
+      return value;
     }
     this.errorf(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
   }
@@ -267,17 +275,17 @@ class State {
     if (chain.node.type === 'nil') this.errorf(`indirection through explicit nil in ${nodeString(chain)}`);
     const receiver = this.evalArg(dot, chain.node);
     this.at(chain);
-    return this.evalFieldChain(receiver, chain.names, args, final);
+    return this.evalFieldChain(receiver, chain.names, args, final, dot);
   }
 
-  private evalVariable(node: VariableNode, args: readonly ArgNode[], final: Final): unknown {
+  private evalVariable(dot: unknown, node: VariableNode, args: readonly ArgNode[], final: Final): unknown {
     this.at(node);
     const value = this.findVar(node.name).value;
     if (node.names.length === 0) {
       this.notAFunction(args, final);
       return value;
     }
-    return this.evalFieldChain(value, node.names, args, final);
+    return this.evalFieldChain(value, node.names, args, final, dot);
   }
 
   private evalFunction(
@@ -337,9 +345,9 @@ class State {
       case 'nil':
         return null;
       case 'field':
-        return this.evalFieldChain(dot, n.names, [n], NO_FINAL);
+        return this.evalFieldChain(dot, n.names, [n], NO_FINAL, dot);
       case 'variable':
-        return this.evalVariable(n, [n], NO_FINAL);
+        return this.evalVariable(dot, n, [n], NO_FINAL);
       case 'pipe':
         return this.evalPipeline(dot, n);
       case 'identifier':

@@ -217,3 +217,27 @@ describe('tabwrite', () => {
     expect(tabwrite('héllo\tx\nab\ty\n', { minWidth: 0, padding: 1, padChar: '.' })).toBe('héllo.x\nab....y\n');
   });
 });
+
+describe('the formatter contexts\' Label method', () => {
+  const row = containerRow(
+    { Id: 'a'.repeat(64), Names: ['/web'], Image: 'busybox', Command: 'sh', Created: 1700000000, Labels: { 'com.docker.compose.service': 'api', tier: 'front' }, State: 'running', Status: 'Up' },
+    { trunc: true, now: 1700000000000 },
+  );
+  const table = { table: PS_TABLE, headers: PS_HEADERS };
+
+  it('gives a label\'s value, and "" for one the container does not have', () => {
+    expect(formatRows('{{.Names}} {{.Label "com.docker.compose.service"}} [{{.Label "nope"}}]', [row], table)).toBe('web api []\n');
+    expect(formatRows('{{"tier" | .Label}}', [row], table)).toBe('front\n');
+  });
+
+  it('is not a field: JSON and the plain fields are as before', () => {
+    expect(formatRows('{{json .}}', [row], table)).not.toContain('Label"');
+    expect(Object.keys(row)).not.toContain('Label');
+    expect(formatRows('{{.Labels}}', [row], table)).toBe('com.docker.compose.service=api,tier=front\n');
+  });
+
+  it('wants its one argument', () => {
+    expect(() => formatRows('{{.Label}}', [row], table)).toThrow(/wrong number of args for Label: want 1 got 0/);
+    expect(() => formatRows('{{.Label "a" "b"}}', [row], table)).toThrow(/wrong number of args for Label: want 1 got 2/);
+  });
+});
