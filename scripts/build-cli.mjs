@@ -26,6 +26,7 @@ const ENTRY = join(ROOT, 'dist', 'cli', 'main.js');
 const BUNDLE = join(ROOT, 'dist', 'cli', 'bundle.js');
 const CACHE = join(ROOT, 'dist', 'cli', 'bundle.cache');
 const DAEMON_BUNDLE = join(ROOT, 'dist', 'daemon', 'bundle.js');
+const UNPACK_BUNDLE = join(ROOT, 'dist', 'daemon', 'unpack-main.js');
 
 rmSync(CACHE, { force: true });
 await build({
@@ -69,6 +70,25 @@ await build({
   logLevel: 'warning',
 });
 
+// The unpack process (src/engine/layers/unpack-process.ts): dist/engine/layers/unpack-main.js
+// and what it reaches in one ES module beside the daemon's bundle, where the bundled daemon
+// looks for it (`new URL('./unpack-main.js', import.meta.url)`). The daemon starts one per
+// big layer: one file to load instead of ~20 makes its start ~10 ms shorter.
+await build({
+  entryPoints: [join(ROOT, 'dist', 'engine', 'layers', 'unpack-main.js')],
+  outfile: UNPACK_BUNDLE,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
 // The code cache comes from a separate node started with no V8 flags, as bin/berth starts
 // the CLI: V8 rejects a cache made under other flags (`--max-semi-space-size` included).
 const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'cli-cache.mjs'), BUNDLE, CACHE], { stdio: 'inherit' });
@@ -77,5 +97,5 @@ if (r.status !== 0 || !existsSync(CACHE)) {
   process.stderr.write(`build-cli: writing the code cache failed (${r.status ?? r.signal}); berth works without it, only starts slower\n`);
   process.exitCode = 1;
 } else {
-  process.stdout.write(`build-cli: ${size(BUNDLE)} bundle, ${size(CACHE)} code cache; daemon ${size(DAEMON_BUNDLE)} bundle\n`);
+  process.stdout.write(`build-cli: ${size(BUNDLE)} bundle, ${size(CACHE)} code cache; daemon ${size(DAEMON_BUNDLE)} bundle, unpack process ${size(UNPACK_BUNDLE)}\n`);
 }

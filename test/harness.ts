@@ -36,6 +36,8 @@ export interface TestDaemon {
   tag: string;
   /** Bridges of user networks a test created (for leak checks). */
   bridges: string[];
+  /** What the daemon wrote to stderr so far (its log; the last 1 MiB). */
+  log(): string;
 }
 
 export interface CmdResult {
@@ -66,6 +68,8 @@ export interface DaemonOptions {
   configFile?: string;
   /** Puts the daemon's --root on a tmpfs of this size (`48m`): a disk that can be filled. */
   rootTmpfsSize?: string;
+  /** More environment for the daemon (and the CLIs run against it). */
+  env?: Record<string, string>;
 }
 
 export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon> {
@@ -95,7 +99,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     BERTH_ROOT: root,
     BERTH_EXEC_ROOT: execRoot,
     ...(opts.configFile !== undefined ? { BERTH_CONFIG_FILE: opts.configFile } : {}),
+    ...opts.env,
   };
+  let log = '';
   const launch = () => {
     const extra = opts.configFile !== undefined ? ['--config-file', opts.configFile] : [];
     const p = spawn(join(REPO, 'bin/berth'), ['daemon', '--root', root, '--exec-root', execRoot, '--host', host, ...extra], {
@@ -103,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
       env,
     });
     p.stderr?.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-(1 << 20));
       if (process.env.BERTH_TEST_DEBUG) process.stderr.write(d);
     });
     return p;
@@ -125,6 +132,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<TestDaemon>
     proc: launch(),
     berth: (args, opts) => runCmd(join(REPO, 'bin/berth'), args, env, opts), // as a user runs it: the script, with its node flags
     docker: (args, opts) => runCmd('docker', args, env, opts),
+    log: () => log,
     async restart(opts = {}) {
       await endProcess(d.proc, opts.kill9 === true ? 'SIGKILL' : 'SIGTERM');
       await opts.whileDown?.();

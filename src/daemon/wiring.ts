@@ -10,6 +10,7 @@ import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
 import { NetworkService, daemonTag } from '../engine/network/service.js';
 import { VolumeService } from '../engine/volumes/service.js';
 import { OciRuntime } from '../sys/runtime.js';
+import { UNPACK_PROCESS_MIN_BYTES, defaultUnpackScript } from '../engine/layers/index.js';
 import {
   ContainerService,
   EventBus,
@@ -52,8 +53,22 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   await content.init();
   const snapshots = new OverlaySnapshotter(join(cfg.root, 'snapshots'));
   await snapshots.init();
-  const images = new ImageStore(join(cfg.root, 'image'), content, snapshots, (action, id, name) =>
-    events.publish('image', action, id, name !== undefined ? { name } : {}),
+  // Big layers are unpacked in a process of their own (src/engine/layers/unpack-process.ts);
+  // BERTH_UNPACK_PROCESS_MIN_BYTES moves the threshold (0: every layer), for tests and benches.
+  const envMin = Number(process.env.BERTH_UNPACK_PROCESS_MIN_BYTES ?? 'NaN');
+  const minBytes = Number.isInteger(envMin) && envMin >= 0 ? envMin : UNPACK_PROCESS_MIN_BYTES;
+  const unpackScript = defaultUnpackScript();
+  cfg.log?.(
+    unpackScript !== undefined
+      ? `layers of ${minBytes} bytes and more (compressed) are unpacked by ${unpackScript}`
+      : 'layers are unpacked in the daemon: unpack-main.js is not beside it',
+  );
+  const images = new ImageStore(
+    join(cfg.root, 'image'),
+    content,
+    snapshots,
+    (action, id, name) => events.publish('image', action, id, name !== undefined ? { name } : {}),
+    { script: unpackScript, minBytes },
   );
   await images.init();
   const registry = new RegistryService({ images, ...(cfg.registry ? { config: cfg.registry } : {}), userAgent: `berth/${cfg.version}` });

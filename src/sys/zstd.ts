@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { InvalidArgument, Unavailable } from '../core/errors.js';
+import { writeOrStop } from '../core/streams.js';
 
 /**
  * zstd decompression through the `zstd` program (Debian's zstd package): Node 20 has no
@@ -27,18 +28,7 @@ export function zstdDecompress(input: AsyncIterable<Buffer>, binary = 'zstd'): A
     const feeding = (async () => {
       try {
         for await (const chunk of input) {
-          if (!child.stdin.write(chunk)) {
-            await new Promise<void>((res) => {
-              const done = () => {
-                child.stdin.off('drain', done);
-                child.stdin.off('close', done);
-                res();
-              };
-              child.stdin.on('drain', done);
-              child.stdin.on('close', done);
-            });
-          }
-          if (child.stdin.destroyed) break;
+          if (!(await writeOrStop(child.stdin, chunk))) break;
         }
       } catch (e) {
         feedError = e;

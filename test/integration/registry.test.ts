@@ -27,6 +27,7 @@ const enabled = rootTestsEnabled() && haveRegistry();
 const reason = haveRegistry() ? rootSkipReason : 'needs the docker-registry program (apt-get install docker-registry)';
 
 describe.skipIf(!enabled)(`registries (${reason})`, () => {
+  const UNPACK_EVERY_LAYER_APART = { BERTH_UNPACK_PROCESS_MIN_BYTES: '0' };
   let d: TestDaemon;
   let tmp: string;
   let reg: Registry;
@@ -37,7 +38,9 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
     background(dmn, client, args, input !== undefined ? { input } : {}).done;
 
   beforeAll(async () => {
-    d = await startDaemon();
+    // Pulls here unpack every layer, small ones too, in unpack processes
+    // (src/engine/layers/unpack-process.ts); src/engine/registry/registry.test.ts pulls in-process.
+    d = await startDaemon({ env: UNPACK_EVERY_LAYER_APART });
     loadBusybox(d);
     busyboxId = inspectField(d, 'busybox', '{{.Id}}');
     tmp = await mkdtemp(join(tmpdir(), 'berth-registry-it-'));
@@ -117,8 +120,9 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
   // A second daemon with an empty store (this and the next test; at most two daemons at a time).
   let d2: TestDaemon | undefined;
 
-  it('a pull into an empty store downloads, verifies and unpacks every layer', async () => {
-    d2 = await startDaemon();
+  it('a pull into an empty store downloads, verifies and unpacks every layer (in an unpack process)', async () => {
+    d2 = await startDaemon({ env: UNPACK_EVERY_LAYER_APART });
+    expect(d2.log()).toContain(`layers of 0 bytes and more (compressed) are unpacked by ${join(REPO, 'dist', 'daemon', 'unpack-main.js')}\n`);
     {
       const name = `${reg.host}/lib/busybox:1`;
       const r = d2.berth(['pull', name]);
@@ -135,7 +139,7 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
 
   it('the docker CLI pulls, pushes and pulls on run through berth, with Docker\'s output', async () => {
     const name = `${reg.host}/lib/busybox:1`;
-    const fresh = d2 ?? (await startDaemon());
+    const fresh = d2 ?? (await startDaemon({ env: UNPACK_EVERY_LAYER_APART }));
     d2 = undefined;
     try {
       expect(fresh.docker(['rmi', name]).code).toBe(0);
@@ -539,7 +543,7 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
         'max-concurrent-uploads': 1,
       }),
     );
-    const dm = await startDaemon({ configFile: cfgFile });
+    const dm = await startDaemon({ configFile: cfgFile, env: UNPACK_EVERY_LAYER_APART });
     try {
       // The mirror (the real registry) has lib/busybox:1; the origin has nothing and is not asked.
       const r = await run('berth', ['pull', `${origin.host}/lib/busybox:1`], undefined, dm);

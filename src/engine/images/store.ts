@@ -8,7 +8,7 @@ import { Conflict, InvalidArgument, NotFound } from '../../core/errors.js';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../core/oci.js';
 import { familiarName, formatReference, parseReference, withDefaultTag } from '../../core/reference.js';
 import type { LocalContentStore } from '../content/store.js';
-import { unpackLayer } from '../layers/index.js';
+import { unpackLayerSized, type UnpackPlacement } from '../layers/index.js';
 import { chainIds, type OverlaySnapshotter, type SnapshotMeta } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { Mutex } from '../util/mutex.js';
@@ -66,6 +66,8 @@ export class ImageStore {
     readonly content: LocalContentStore,
     readonly snapshots: OverlaySnapshotter,
     private readonly emit: ImageEvent = () => undefined,
+    /** Where layers are unpacked: big ones in an unpack process when its script is given. */
+    private readonly placement: UnpackPlacement = {},
   ) {
     this.recordsDir = join(root, 'images');
     this.refsPath = join(root, 'refs.json');
@@ -93,7 +95,9 @@ export class ImageStore {
     // the snapshotter unpacks into a scratch directory and files it under its chain ID.
     let meta;
     try {
-      meta = await this.snapshots.unpackNew(parentChain, (dir) => unpackLayer(this.content.stream(digest), dir));
+      meta = await this.snapshots.unpackNew(parentChain, (dir) =>
+        unpackLayerSized(this.content.stream(digest) as AsyncIterable<Buffer>, dir, size, this.placement),
+      );
     } catch (e) {
       // A layer that cannot be unpacked leaves nothing behind, unless an image already has the blob.
       if (![...this.records.values()].some((r) => r.layers.some((l) => l.digest === digest))) await this.content.delete(digest).catch(() => undefined);
@@ -141,7 +145,7 @@ export class ImageStore {
     opts: { signal?: AbortSignal; diffId?: string; verified?: Promise<void> } = {},
   ): Promise<SnapshotMeta> {
     return this.snapshots.unpackNew(parentChain, async (dir) => {
-      const r = await unpackLayer(source, dir, opts.signal ? { signal: opts.signal } : {});
+      const r = await unpackLayerSized(source, dir, descriptor.size, { ...this.placement, ...(opts.signal ? { signal: opts.signal } : {}) });
       await opts.verified;
       if (opts.diffId !== undefined && r.diffId !== opts.diffId) {
         throw new InvalidArgument(`layer ${descriptor.digest} unpacks to diffID ${r.diffId}, but the image config says ${opts.diffId}`);

@@ -13,6 +13,13 @@
  * host programs in `whiteouts.ts` (mknod, setfattr/getfattr from Debian's `attr`).
  */
 export { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';
+export {
+  UNPACK_PROCESS_MIN_BYTES,
+  defaultUnpackScript,
+  unpackLayerInProcess,
+  unpackLayerSized,
+  type UnpackPlacement,
+} from './unpack-process.js';
 export { packDiff, packTree, type PackDiffOptions, type PackTreeOptions } from './pack.js';
 export { diffChanges, CHANGE_ADDED, CHANGE_DELETED, CHANGE_MODIFIED, type Change, type ChangeKind } from './diff.js';
 export {

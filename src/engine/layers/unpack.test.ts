@@ -11,6 +11,8 @@ import { IS_ROOT, fakeWriter, makeTar, sha256hex, tempDir, type TarEntry } from 
 let base: string;
 let dest: string;
 let outside: string;
+/** Whether `unpack` writes with blocking calls (set by the suites below). */
+let blocking = false;
 
 beforeEach(async () => {
   base = await tempDir();
@@ -31,7 +33,7 @@ const TS = T.getTime() / 1000;
 async function unpack(entries: TarEntry[] | Buffer, opts: { writer?: ReturnType<typeof fakeWriter> } = {}) {
   const buf = Buffer.isBuffer(entries) ? entries : await makeTar(entries);
   const writer = opts.writer ?? fakeWriter();
-  const res = await unpackLayer(Readable.from([buf]), dest, { whiteouts: writer });
+  const res = await unpackLayer(Readable.from([buf]), dest, { whiteouts: writer, blocking });
   return { res, buf, writer };
 }
 
@@ -50,7 +52,7 @@ async function rejects(entries: TarEntry[], message: string | RegExp): Promise<v
   await expect(lstat(join(base, 'x'))).rejects.toThrow();
 }
 
-describe('unpackLayer: entries', () => {
+function entriesSuite(): void {
   it('unpacks files, dirs, modes, mtimes, symlinks and hardlinks; diffId is the tar digest', async () => {
     const { res, buf } = await unpack([
       { header: { name: 'etc/', type: 'directory', mode: 0o755, mtime: T } },
@@ -231,7 +233,7 @@ describe('unpackLayer: entries', () => {
     buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
     await expect(unpack(buf)).rejects.toThrow(/unsupported type/);
   });
-});
+}
 
 describe('unpackLayer: compression and input', () => {
   const entries: TarEntry[] = [
@@ -404,7 +406,7 @@ describe('unpackLayer: whiteouts', () => {
   });
 });
 
-describe('unpackLayer: security', () => {
+function securitySuite(): void {
   it('rejects names escaping the root', async () => {
     await rejects([{ header: { name: '../etc/passwd' }, body: 'pwned' }], 'layer entry "../etc/passwd" escapes the root');
     await rejects([{ header: { name: 'a/../../x' }, body: 'pwned' }], 'layer entry "a/../../x" escapes the root');
@@ -500,4 +502,17 @@ describe('unpackLayer: security', () => {
     expect(await readFile(join(outside, 'passwd'), 'utf8')).toBe('root:x:0:0\n');
     expect(await readFile(join(dest, 'pw'), 'utf8')).toBe('overwritten?');
   });
-});
+}
+
+// Each suite twice: small files and symlinks written through the thread pool (the daemon)
+// and with blocking calls (the unpack process, unpack-process.ts).
+for (const mode of ['thread pool', 'blocking'] as const) {
+  describe(`unpackLayer: entries (${mode})`, () => {
+    beforeEach(() => void (blocking = mode === 'blocking'));
+    entriesSuite();
+  });
+  describe(`unpackLayer: security (${mode})`, () => {
+    beforeEach(() => void (blocking = mode === 'blocking'));
+    securitySuite();
+  });
+}

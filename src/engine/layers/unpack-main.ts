@@ -1,0 +1,31 @@
+/**
+ * The unpack process: `node unpack-main.js <dest>` unpacks the layer blob it reads on stdin
+ * (plain, gzip or zstd tar) into the empty directory `dest`, with `unpackLayer` exactly as
+ * the daemon would, and writes one line of JSON to stdout: `{"diffId","size","entries"}`,
+ * or `{"error":{"code","message"}}` (and exits 1). The daemon starts it for big layers
+ * (unpack-process.ts): it runs with V8's compilers, which the daemon goes without to idle
+ * small, and with blocking file calls, and several of them use both cores.
+ */
+import { isBerthError } from '../../core/errors.js';
+import { unpackLayer } from './unpack.js';
+
+async function main(): Promise<void> {
+  const dest = process.argv[2];
+  if (dest === undefined || process.argv.length !== 3) {
+    process.stderr.write('usage: unpack-main.js DEST   (a layer blob on stdin)\n');
+    process.exitCode = 2;
+    return;
+  }
+  let line: string;
+  try {
+    const r = await unpackLayer(process.stdin, dest, { blocking: true });
+    line = JSON.stringify(r);
+  } catch (e) {
+    const code = isBerthError(e) ? e.code : 'internal';
+    line = JSON.stringify({ error: { code, message: e instanceof Error ? e.message : String(e) } });
+    process.exitCode = 1;
+  }
+  process.stdout.write(`${line}\n`);
+}
+
+await main();
