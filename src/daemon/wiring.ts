@@ -10,7 +10,7 @@ import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
 import { NetworkService, daemonTag } from '../engine/network/service.js';
 import { VolumeService } from '../engine/volumes/service.js';
 import { OciRuntime } from '../sys/runtime.js';
-import { UNPACK_PROCESS_MIN_BYTES, defaultUnpackScript } from '../engine/layers/index.js';
+import { defaultUnpackScript } from '../engine/layers/index.js';
 import {
   ContainerService,
   EventBus,
@@ -53,14 +53,15 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   await content.init();
   const snapshots = new OverlaySnapshotter(join(cfg.root, 'snapshots'));
   await snapshots.init();
-  // Big layers are unpacked in a process of their own (src/engine/layers/unpack-process.ts);
-  // BERTH_UNPACK_PROCESS_MIN_BYTES moves the threshold (0: every layer), for tests and benches.
-  const envMin = Number(process.env.BERTH_UNPACK_PROCESS_MIN_BYTES ?? 'NaN');
-  const minBytes = Number.isInteger(envMin) && envMin >= 0 ? envMin : UNPACK_PROCESS_MIN_BYTES;
+  // Big layers of many small files are unpacked in a process of their own
+  // (src/engine/layers/unpack-process.ts); BERTH_UNPACK_PROCESS=always|never overrides that,
+  // for tests and benches.
+  const envMode = process.env.BERTH_UNPACK_PROCESS ?? 'auto';
+  const mode = envMode === 'always' || envMode === 'never' ? envMode : 'auto';
   const unpackScript = defaultUnpackScript();
   cfg.log?.(
     unpackScript !== undefined
-      ? `layers of ${minBytes} bytes and more (compressed) are unpacked by ${unpackScript}`
+      ? `unpack processes (${mode}): ${unpackScript}`
       : 'layers are unpacked in the daemon: unpack-main.js is not beside it',
   );
   const images = new ImageStore(
@@ -68,7 +69,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     content,
     snapshots,
     (action, id, name) => events.publish('image', action, id, name !== undefined ? { name } : {}),
-    { script: unpackScript, minBytes },
+    { script: unpackScript, mode },
   );
   await images.init();
   const registry = new RegistryService({ images, ...(cfg.registry ? { config: cfg.registry } : {}), userAgent: `berth/${cfg.version}` });

@@ -27,7 +27,7 @@ const enabled = rootTestsEnabled() && haveRegistry();
 const reason = haveRegistry() ? rootSkipReason : 'needs the docker-registry program (apt-get install docker-registry)';
 
 describe.skipIf(!enabled)(`registries (${reason})`, () => {
-  const UNPACK_EVERY_LAYER_APART = { BERTH_UNPACK_PROCESS_MIN_BYTES: '0' };
+  const UNPACK_EVERY_LAYER_APART = { BERTH_UNPACK_PROCESS: 'always' };
   let d: TestDaemon;
   let tmp: string;
   let reg: Registry;
@@ -122,7 +122,7 @@ describe.skipIf(!enabled)(`registries (${reason})`, () => {
 
   it('a pull into an empty store downloads, verifies and unpacks every layer (in an unpack process)', async () => {
     d2 = await startDaemon({ env: UNPACK_EVERY_LAYER_APART });
-    expect(d2.log()).toContain(`layers of 0 bytes and more (compressed) are unpacked by ${join(REPO, 'dist', 'daemon', 'unpack-main.js')}\n`);
+    expect(d2.log()).toContain(`unpack processes (always): ${join(REPO, 'dist', 'daemon', 'unpack-main.js')}\n`);
     {
       const name = `${reg.host}/lib/busybox:1`;
       const r = d2.berth(['pull', name]);

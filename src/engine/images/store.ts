@@ -8,7 +8,7 @@ import { Conflict, InvalidArgument, NotFound } from '../../core/errors.js';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '../../core/oci.js';
 import { familiarName, formatReference, parseReference, withDefaultTag } from '../../core/reference.js';
 import type { LocalContentStore } from '../content/store.js';
-import { unpackLayerSized, type UnpackPlacement } from '../layers/index.js';
+import { unpackLayerPlaced, type UnpackPlacement } from '../layers/index.js';
 import { chainIds, type OverlaySnapshotter, type SnapshotMeta } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { Mutex } from '../util/mutex.js';
@@ -66,7 +66,7 @@ export class ImageStore {
     readonly content: LocalContentStore,
     readonly snapshots: OverlaySnapshotter,
     private readonly emit: ImageEvent = () => undefined,
-    /** Where layers are unpacked: big ones in an unpack process when its script is given. */
+    /** Where layers are unpacked: some in an unpack process when its script is given. */
     private readonly placement: UnpackPlacement = {},
   ) {
     this.recordsDir = join(root, 'images');
@@ -96,7 +96,7 @@ export class ImageStore {
     let meta;
     try {
       meta = await this.snapshots.unpackNew(parentChain, (dir) =>
-        unpackLayerSized(this.content.stream(digest) as AsyncIterable<Buffer>, dir, size, this.placement),
+        unpackLayerPlaced(this.content.stream(digest) as AsyncIterable<Buffer>, dir, size, this.placement),
       );
     } catch (e) {
       // A layer that cannot be unpacked leaves nothing behind, unless an image already has the blob.
@@ -145,7 +145,7 @@ export class ImageStore {
     opts: { signal?: AbortSignal; diffId?: string; verified?: Promise<void> } = {},
   ): Promise<SnapshotMeta> {
     return this.snapshots.unpackNew(parentChain, async (dir) => {
-      const r = await unpackLayerSized(source, dir, descriptor.size, { ...this.placement, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const r = await unpackLayerPlaced(source, dir, descriptor.size, { ...this.placement, ...(opts.signal ? { signal: opts.signal } : {}) });
       await opts.verified;
       if (opts.diffId !== undefined && r.diffId !== opts.diffId) {
         throw new InvalidArgument(`layer ${descriptor.digest} unpacks to diffID ${r.diffId}, but the image config says ${opts.diffId}`);

@@ -14,10 +14,13 @@
  */
 export { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';
 export {
+  PLACEMENT_PEEK_BYTES,
   UNPACK_PROCESS_MIN_BYTES,
   defaultUnpackScript,
+  manySmallFiles,
+  tarHead,
   unpackLayerInProcess,
-  unpackLayerSized,
+  unpackLayerPlaced,
   type UnpackPlacement,
 } from './unpack-process.js';
 export { packDiff, packTree, type PackDiffOptions, type PackTreeOptions } from './pack.js';

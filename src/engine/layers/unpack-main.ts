@@ -7,7 +7,11 @@
  * small, and with blocking file calls, and several of them use both cores.
  */
 import { isBerthError } from '../../core/errors.js';
+import { ByteFeed } from '../util/feed.js';
 import { unpackLayer } from './unpack.js';
+
+/** Input queued while the unpacker works, at most. */
+const INPUT_BYTES = 4 * 1024 * 1024;
 
 async function main(): Promise<void> {
   const dest = process.argv[2];
@@ -16,15 +20,26 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // stdin arrives in 64 KiB reads; the unpacker's work (a gunzip round trip through the
+  // thread pool, the tar parser) is per chunk: what has arrived meanwhile goes on as one chunk.
+  const input = new ByteFeed(INPUT_BYTES);
+  process.stdin.on('data', (chunk: Buffer) => {
+    process.stdin.pause();
+    void input.push(chunk).then(() => process.stdin.resume());
+  });
+  process.stdin.on('end', () => input.end());
+  process.stdin.on('error', (e) => input.fail(e));
   let line: string;
   try {
-    const r = await unpackLayer(process.stdin, dest, { blocking: true });
+    const r = await unpackLayer(input, dest, { blocking: true });
     line = JSON.stringify(r);
   } catch (e) {
     const code = isBerthError(e) ? e.code : 'internal';
     line = JSON.stringify({ error: { code, message: e instanceof Error ? e.message : String(e) } });
     process.exitCode = 1;
   }
+  // Done reading, whatever is left: the daemon sees the end of the process at once.
+  process.stdin.destroy();
   process.stdout.write(`${line}\n`);
 }
 

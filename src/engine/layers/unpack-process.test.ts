@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Internal, InvalidArgument } from '../../core/errors.js';
-import { unpackLayer, unpackLayerInProcess, unpackLayerSized } from './index.js';
+import { PLACEMENT_PEEK_BYTES, UNPACK_PROCESS_MIN_BYTES, manySmallFiles, tarHead, unpackLayer, unpackLayerInProcess, unpackLayerPlaced } from './index.js';
 import { IS_ROOT, describeTree, makeTar, sha256hex, tempDir, type TarEntry } from './test-helpers.js';
 
 // The unpack process runs tsc's output of unpack-main.ts: `npm run build` comes before the
@@ -132,20 +132,82 @@ describe('unpackLayerInProcess', () => {
   });
 });
 
-describe('unpackLayerSized', () => {
-  it('sends layers from minBytes up to the unpack process, smaller ones stay in this process', async () => {
+describe('placing a layer: unpackLayerPlaced, manySmallFiles, tarHead', () => {
+  const manyFiles = (n: number, size = 100): TarEntry[] =>
+    Array.from({ length: n }, (_, i) => ({ header: { name: `d/f${i}`, mtime: T }, body: Buffer.alloc(size, i) }));
+  const bigFiles = (): TarEntry[] => [
+    { header: { name: 'a', mtime: T }, body: Buffer.alloc(3 << 20, 1) },
+    ...manyFiles(20),
+  ];
+
+  it('tarHead counts the entries a prefix shows and where the last one ends', async () => {
+    const tarBuf = await makeTar([...manyFiles(3, 1000), { header: { name: 'big', mtime: T }, body: Buffer.alloc(5000) }]);
+    // 3 × (512 + 1024) and the big file's header: its data ends past the prefix.
+    expect(tarHead(tarBuf.subarray(0, 3 * 1536 + 512))).toEqual({ entries: 4, end: 3 * 1536 + 512 + 5120 });
+    expect(tarHead(tarBuf)).toEqual({ entries: 4, end: 3 * 1536 + 512 + 5120 });
+    expect(tarHead(Buffer.alloc(1024))).toEqual({ entries: 0, end: 0 });
+  });
+
+  it('manySmallFiles: yes for many small entries (plain or gzip, whole or cut), no for big files, few entries, zstd or garbage', async () => {
+    const small = await makeTar(manyFiles(200));
+    expect(await manySmallFiles(small)).toBe(true);
+    expect(await manySmallFiles(gzipSync(small))).toBe(true);
+    expect(await manySmallFiles(gzipSync(small).subarray(0, 1000))).toBe(true);
+    const big = await makeTar(bigFiles());
+    expect(await manySmallFiles(big)).toBe(false);
+    expect(await manySmallFiles(gzipSync(big))).toBe(false);
+    expect(await manySmallFiles(await makeTar(manyFiles(5)))).toBe(false);
+    expect(await manySmallFiles(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]))).toBe(false);
+    expect(await manySmallFiles(Buffer.alloc(4096, 0x41))).toBe(false);
+    expect(await manySmallFiles(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).toBe(false);
+  });
+
+  // A script that fails says which way a layer went.
+  async function placedAway(entries: TarEntry[], sizeHint: number, mode?: 'auto' | 'always' | 'never'): Promise<boolean> {
     const bad = join(base, 'bad.mjs');
     await writeFile(bad, 'process.exit(4);\n');
-    const tarBuf = await makeTar([{ header: { name: 'f', mtime: T }, body: 'small' }]);
-    const res = await unpackLayerSized(Readable.from([tarBuf]), dest, 99, { script: bad, minBytes: 100 });
-    expect(res.entries).toBe(1);
-    expect(await readFile(join(dest, 'f'), 'utf8')).toBe('small');
-    await rm(dest, { recursive: true });
+    await rm(dest, { recursive: true, force: true });
     await mkdir(dest);
-    await expect(unpackLayerSized(Readable.from([tarBuf]), dest, 100, { script: bad, minBytes: 100 })).rejects.toThrow(
-      'the unpack process exited with 4',
+    const gz = gzipSync(await makeTar(entries));
+    return unpackLayerPlaced(Readable.from([gz.subarray(0, 100), gz.subarray(100)]), dest, sizeHint, { script: bad, ...(mode ? { mode } : {}) }).then(
+      (r) => {
+        expect(r.entries).toBe(entries.length);
+        return false;
+      },
+      (e: unknown) => {
+        expect((e as Error).message).toBe('unpacking layer: the unpack process exited with 4');
+        return true;
+      },
     );
-    // Without a script (running from the sources) every layer stays here.
-    expect((await unpackLayerSized(Readable.from([tarBuf]), dest, 1e9, {})).entries).toBe(1);
+  }
+
+  it('auto: a big layer of many small files goes to the unpack process; small layers and layers of big files stay', async () => {
+    expect(await placedAway(manyFiles(300), UNPACK_PROCESS_MIN_BYTES)).toBe(true);
+    expect(await placedAway(manyFiles(300), UNPACK_PROCESS_MIN_BYTES - 1)).toBe(false);
+    expect(await placedAway(bigFiles(), UNPACK_PROCESS_MIN_BYTES)).toBe(false);
+    expect(await placedAway(manyFiles(300), 1, 'always')).toBe(true);
+    expect(await placedAway(manyFiles(300), 1e9, 'never')).toBe(false);
+  });
+
+  it('a layer peeked at is unpacked whole, in either place; without a script every layer stays here', async () => {
+    const entries = manyFiles(300, 5000);
+    const gz = gzipSync(await makeTar(entries));
+    expect(gz.length).toBeLessThan(PLACEMENT_PEEK_BYTES);
+    const chunks = Array.from({ length: Math.ceil(gz.length / 1000) }, (_, i) => gz.subarray(i * 1000, (i + 1) * 1000));
+    const away = await unpackLayerPlaced(Readable.from(chunks), dest, 1e9, { script: SCRIPT });
+    const here = join(base, 'here');
+    await mkdir(here);
+    expect(await unpackLayerPlaced(Readable.from(chunks), here, 1e9, {})).toEqual(away);
+    expect(away.entries).toBe(300);
+    expect(await describeTree(dest, { dirMtimes: false })).toEqual(await describeTree(here, { dirMtimes: false }));
+  });
+
+  it('an input that fails while peeked at fails the unpack with its error', async () => {
+    const gz = gzipSync(await makeTar(manyFiles(300)));
+    async function* input() {
+      yield gz.subarray(0, 2000);
+      throw new Error('connection reset');
+    }
+    await expect(unpackLayerPlaced(input(), dest, 1e9, { script: SCRIPT })).rejects.toThrow('connection reset');
   });
 });

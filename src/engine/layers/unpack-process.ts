@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { constants as zconst, gunzip } from 'node:zlib';
 import { Internal, InvalidArgument } from '../../core/errors.js';
 import { writeOrStop } from '../../core/streams.js';
 import { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';
@@ -10,7 +12,8 @@ import { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js'
  * optimising and baseline compilers so that it idles small; a layer of thousands of small
  * files then costs ~250–400 µs of interpreted JavaScript per entry. The unpack process has
  * the compilers and writes small files with blocking calls, and two of them use both cores:
- * it is worth its ~40 ms start for big layers only (`UNPACK_PROCESS_MIN_BYTES`).
+ * it is worth its ~50 ms start and the bytes' trip through a pipe for big layers of many
+ * small files only (`unpackLayerPlaced`).
  * Its memory is gone when it ends; the daemon's idle size is untouched.
  */
 
@@ -26,6 +29,8 @@ export function defaultUnpackScript(): string | undefined {
   const p = fileURLToPath(new URL('./unpack-main.js', import.meta.url));
   return existsSync(p) ? p : undefined;
 }
+
+const gunzipAsync = promisify(gunzip);
 
 export interface ProcessUnpackOptions {
   signal?: AbortSignal;
@@ -140,27 +145,135 @@ export async function unpackLayerInProcess(
   }
 }
 
-/** Which layers go to an unpack process: none without `script`. */
+/**
+ * Which layers go to an unpack process (none without `script`): `auto` those of at least
+ * `UNPACK_PROCESS_MIN_BYTES` whose beginning shows many small files (`placeByHead`), `always`
+ * every layer, `never` none.
+ */
 export interface UnpackPlacement {
   /** The unpack process's script (`defaultUnpackScript()`). */
   script?: string | undefined;
-  /** Compressed size from which a layer goes there (`UNPACK_PROCESS_MIN_BYTES`). */
-  minBytes?: number | undefined;
+  mode?: 'auto' | 'always' | 'never';
+}
+
+/** Compressed bytes of a layer looked at before placing it. */
+export const PLACEMENT_PEEK_BYTES = 1024 * 1024;
+/** Mean entry size (headers and data) under which a layer is one of many small files. */
+const SMALL_MEAN_BYTES = 64 * 1024;
+/** Fewer entries than this in the beginning of a layer say nothing: it stays in the daemon. */
+const MIN_ENTRIES_SEEN = 8;
+
+/**
+ * How a plain tar begins: entries whose headers lie in `buf`, and where the data of the last
+ * of them ends (past `buf` when a file goes on beyond it). A rough walk over ustar headers
+ * (PAX and GNU extension headers count as entries), for placing a layer only: the unpacker
+ * checks everything.
+ */
+export function tarHead(buf: Buffer): { entries: number; end: number } {
+  let off = 0;
+  let entries = 0;
+  while (off + 512 <= buf.length) {
+    const h = buf.subarray(off, off + 512);
+    if (h[0] === 0) break; // the end-of-archive blocks (or garbage)
+    const field = h.subarray(124, 136);
+    let size = 0;
+    if (((field[0] as number) & 0x80) !== 0) {
+      // base-256 (files of 8 GiB and more)
+      for (let i = 1; i < field.length; i++) size = size * 256 + (field[i] as number);
+    } else {
+      const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+      size = text === '' ? 0 : parseInt(text, 8);
+      if (!Number.isFinite(size)) break;
+    }
+    entries++;
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return { entries, end: off };
 }
 
 /**
- * Unpacks in an unpack process when the layer is big (`sizeHint`, its compressed bytes, at
- * least `minBytes`) and the script is there, otherwise in this process.
+ * Whether a layer whose blob begins with `head` (gzip or plain; a prefix of it) looks like
+ * many small files, the layers an unpack process is worth its start for. A layer of big files
+ * unpacks as fast in the daemon, which spends little per byte, without the process's start
+ * and the bytes' trip through a pipe. zstd layers and anything unreadable: false.
  */
-export function unpackLayerSized(
+export async function manySmallFiles(head: Buffer): Promise<boolean> {
+  let tarBytes = head;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    try {
+      // A prefix of a gzip stream: Z_SYNC_FLUSH returns what it holds instead of failing.
+      tarBytes = await gunzipAsync(head, { finishFlush: zconst.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 * 1024 });
+    } catch {
+      return false;
+    }
+  } else if (head.subarray(257, 262).toString('latin1') !== 'ustar') {
+    return false;
+  }
+  const { entries, end } = tarHead(tarBytes);
+  return entries >= MIN_ENTRIES_SEEN && end / entries < SMALL_MEAN_BYTES;
+}
+
+/** Reads up to `bytes` from the start of `input`; `all` yields those again, then the rest. */
+async function peek(input: AsyncIterable<Buffer>, bytes: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+  const it = input[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let have = 0;
+  let done = false;
+  try {
+    while (have < bytes) {
+      const r = await it.next();
+      if (r.done === true) {
+        done = true;
+        break;
+      }
+      chunks.push(r.value);
+      have += r.value.length;
+    }
+  } catch (e) {
+    // The input failed while peeked at: the unpacker meets the same failure after the bytes.
+    const failure = e;
+    return {
+      head: Buffer.concat(chunks),
+      all: (async function* () {
+        yield* chunks;
+        throw failure;
+      })(),
+    };
+  }
+  const all = async function* (): AsyncGenerator<Buffer> {
+    yield* chunks;
+    if (done) return;
+    let finished = false;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done === true) break;
+        yield r.value;
+      }
+      finished = true;
+    } finally {
+      if (!finished) await it.return?.();
+    }
+  };
+  return { head: Buffer.concat(chunks), all: all() };
+}
+
+/**
+ * Unpacks a layer blob in an unpack process or in this one (`opts.mode`; `sizeHint`, its
+ * compressed size, rules out small layers before any peeking).
+ */
+export async function unpackLayerPlaced(
   input: AsyncIterable<Buffer>,
   dest: string,
   sizeHint: number,
   opts: UnpackOptions & UnpackPlacement = {},
 ): Promise<UnpackResult> {
-  const { script, minBytes, ...rest } = opts;
-  if (script !== undefined && sizeHint >= (minBytes ?? UNPACK_PROCESS_MIN_BYTES) && rest.whiteouts === undefined && rest.zstd === undefined) {
-    return unpackLayerInProcess(input, dest, { script, ...(rest.signal ? { signal: rest.signal } : {}) });
-  }
-  return unpackLayer(input, dest, rest);
+  const { script, mode = 'auto', ...rest } = opts;
+  const eligible = script !== undefined && mode !== 'never' && rest.whiteouts === undefined && rest.zstd === undefined;
+  if (!eligible || (mode === 'auto' && sizeHint < UNPACK_PROCESS_MIN_BYTES)) return unpackLayer(input, dest, rest);
+  const away = (src: AsyncIterable<Buffer>): Promise<UnpackResult> =>
+    unpackLayerInProcess(src, dest, { script, ...(rest.signal ? { signal: rest.signal } : {}) });
+  if (mode === 'always') return away(input);
+  const { head, all } = await peek(input, PLACEMENT_PEEK_BYTES);
+  return (await manySmallFiles(head)) ? away(all) : unpackLayer(all, dest, rest);
 }
