@@ -5,8 +5,9 @@
 // isolated berth daemon, builds a ~200 MB image of several layers of random data (each layer
 // committed from a container that wrote it), pushes it, then times `berth pull` of it into an
 // empty store (download, verify, unpack) and, when skopeo is installed, `skopeo copy` of the
-// same image to a directory (download and verify only: it unpacks nothing). Prints seconds,
-// MB/s and ratios; writes bench/results/pull.json. Nothing leaves 127.0.0.1.
+// same image to a directory (download and verify only: it unpacks nothing), and GNU tar
+// unpacking the layer blobs straight from the registry's storage (the floor: no download).
+// Prints seconds, MB/s and ratios; writes bench/results/pull.json. Nothing leaves 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -245,6 +246,26 @@ async function main() {
       }
     }
 
+    // --- the floor: GNU tar (gzip in a process of its own) unpacking the registry's layer blobs,
+    // one after another and all at once, as root (owners kept), onto the same file system
+    const blob = (digest) => join(base, 'registry', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data');
+    const untar = async (parallel) => {
+      const dirs = manifest.layers.map((_, i) => join(base, `tar-${i}`));
+      for (const d of dirs) await mkdir(d);
+      const one = (l, i) => sh('tar', ['-xzf', blob(l.digest), '-C', dirs[i]], env);
+      const t = await timed(async () => {
+        if (parallel) await Promise.all(manifest.layers.map(one));
+        else for (const [i, l] of manifest.layers.entries()) await one(l, i);
+      });
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+      return t;
+    };
+    const tarRuns = { serial: [], parallel: [] };
+    for (let r = 0; r < o.runs; r++) {
+      tarRuns.serial.push(await untar(false));
+      tarRuns.parallel.push(await untar(true));
+    }
+
     // --- docker pull into an isolated Docker Engine (127.0.0.1 registries are plain HTTP to Docker)
     const dockerRuns = [];
     let dockerVersion;
@@ -276,6 +297,10 @@ async function main() {
       const s = median(skopeoRuns);
       rows.push(['skopeo copy to dir: (download + verify)', s.toFixed(2), (mb / s).toFixed(1), (s / berthMedian).toFixed(2)]);
     }
+    for (const [k, how] of [['serial', 'one after another'], ['parallel', 'all at once']]) {
+      const t = median(tarRuns[k]);
+      rows.push([`floor: tar -xzf of the layer blobs, ${how} (no download)`, t.toFixed(2), (mb / t).toFixed(1), (t / berthMedian).toFixed(2)]);
+    }
     let what = o.content === 'random' ? `${o.layers} layers of random data` : `debian:bookworm-slim and ${layerDirs.length} layers of files (${layerDirs.join(', ')}), ${(unpacked / 1e6).toFixed(0)} MB unpacked`;
     if (o.tmpfs) what += '; registry and data roots on a tmpfs';
     let out = `\nPull of ${remote}: ${what}, ${layerCount} layers, ${mb.toFixed(1)} MB compressed, from a local docker-registry; median of ${o.runs} runs (this machine, this run)\n\n`;
@@ -297,6 +322,7 @@ async function main() {
           image: { content: o.content, layers: layerCount, bytes, unpackedBytes: unpacked },
           berth: { runsSeconds: berthRuns, medianSeconds: berthMedian, mbPerSecond: mb / berthMedian },
           ...(dockerRuns.length > 0 ? { docker: { version: dockerVersion, runsSeconds: dockerRuns, medianSeconds: median(dockerRuns), mbPerSecond: mb / median(dockerRuns) } } : {}),
+          tarFloor: { serialSeconds: tarRuns.serial, parallelSeconds: tarRuns.parallel },
           ...(skopeoRuns.length > 0 ? { skopeo: { runsSeconds: skopeoRuns, medianSeconds: median(skopeoRuns), mbPerSecond: mb / median(skopeoRuns) } } : {}),
           push: { seconds: pushSeconds, mbPerSecond: mb / pushSeconds },
           referenceNote: 'reference figures are measured elsewhere (the issue quotes them for 125 MB in 5 layers), not in this run',

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Iptables } from '../sys/iptables.js';
@@ -10,7 +11,7 @@ import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
 import { NetworkService, daemonTag } from '../engine/network/service.js';
 import { VolumeService } from '../engine/volumes/service.js';
 import { OciRuntime } from '../sys/runtime.js';
-import { defaultUnpackScript } from '../engine/layers/index.js';
+import { UnpackSlots, defaultUnpackScript } from '../engine/layers/index.js';
 import {
   ContainerService,
   EventBus,
@@ -69,7 +70,10 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     content,
     snapshots,
     (action, id, name) => events.publish('image', action, id, name !== undefined ? { name } : {}),
-    { script: unpackScript, mode },
+    // One more than the cores: a pull unpacks up to three layers at once (its downloads), and
+    // a layer of many small files is the daemon's slowest work; beyond that (pulls side by
+    // side), the daemon takes them.
+    { script: unpackScript, mode, slots: new UnpackSlots(availableParallelism() + 1) },
   );
   await images.init();
   const registry = new RegistryService({ images, ...(cfg.registry ? { config: cfg.registry } : {}), userAgent: `berth/${cfg.version}` });

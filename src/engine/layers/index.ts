@@ -19,6 +19,7 @@ export {
   defaultUnpackScript,
   manySmallFiles,
   tarHead,
+  UnpackSlots,
   unpackLayerInProcess,
   unpackLayerPlaced,
   type UnpackPlacement,

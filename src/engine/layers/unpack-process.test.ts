@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Internal, InvalidArgument } from '../../core/errors.js';
-import { PLACEMENT_PEEK_BYTES, UNPACK_PROCESS_MIN_BYTES, manySmallFiles, tarHead, unpackLayer, unpackLayerInProcess, unpackLayerPlaced } from './index.js';
+import { PLACEMENT_PEEK_BYTES, UNPACK_PROCESS_MIN_BYTES, UnpackSlots, manySmallFiles, tarHead, unpackLayer, unpackLayerInProcess, unpackLayerPlaced } from './index.js';
 import { IS_ROOT, describeTree, makeTar, sha256hex, tempDir, type TarEntry } from './test-helpers.js';
 
 // The unpack process runs tsc's output of unpack-main.ts: `npm run build` comes before the
@@ -135,9 +135,10 @@ describe('unpackLayerInProcess', () => {
 describe('placing a layer: unpackLayerPlaced, manySmallFiles, tarHead', () => {
   const manyFiles = (n: number, size = 100): TarEntry[] =>
     Array.from({ length: n }, (_, i) => ({ header: { name: `d/f${i}`, mtime: T }, body: Buffer.alloc(size, i) }));
+  // Three big files and a few small ones: 8 entries of 1.1 MiB on average.
   const bigFiles = (): TarEntry[] => [
-    { header: { name: 'a', mtime: T }, body: Buffer.alloc(3 << 20, 1) },
-    ...manyFiles(20),
+    ...['a', 'b', 'c'].map((name) => ({ header: { name, mtime: T }, body: Buffer.alloc(3 << 20, 1) })),
+    ...manyFiles(5),
   ];
 
   it('tarHead counts the entries a prefix shows and where the last one ends', async () => {
@@ -157,6 +158,10 @@ describe('placing a layer: unpackLayerPlaced, manySmallFiles, tarHead', () => {
     expect(await manySmallFiles(big)).toBe(false);
     expect(await manySmallFiles(gzipSync(big))).toBe(false);
     expect(await manySmallFiles(await makeTar(manyFiles(5)))).toBe(false);
+    // A big file first, then many small ones (node_modules begins so): many entries are enough.
+    const bigFirst = await makeTar([{ header: { name: 'bin', mtime: T }, body: Buffer.alloc(10 << 20, 2) }, ...manyFiles(15)]);
+    expect(await manySmallFiles(gzipSync(bigFirst))).toBe(true);
+    expect(await manySmallFiles(await makeTar([{ header: { name: 'bin', mtime: T }, body: Buffer.alloc(10 << 20, 2) }, ...manyFiles(14)]))).toBe(false);
     expect(await manySmallFiles(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]))).toBe(false);
     expect(await manySmallFiles(Buffer.alloc(4096, 0x41))).toBe(false);
     expect(await manySmallFiles(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).toBe(false);
@@ -187,6 +192,28 @@ describe('placing a layer: unpackLayerPlaced, manySmallFiles, tarHead', () => {
     expect(await placedAway(bigFiles(), UNPACK_PROCESS_MIN_BYTES)).toBe(false);
     expect(await placedAway(manyFiles(300), 1, 'always')).toBe(true);
     expect(await placedAway(manyFiles(300), 1e9, 'never')).toBe(false);
+  });
+
+  it('auto: beyond the free slots, layers of many small files stay in this process; always ignores them', async () => {
+    const bad = join(base, 'bad.mjs');
+    await writeFile(bad, 'process.exit(4);\n');
+    const gz = gzipSync(await makeTar(manyFiles(300)));
+    const slots = new UnpackSlots(1);
+    const one = async (i: number, mode?: 'always') => {
+      const d = join(base, `d${i}`);
+      await mkdir(d);
+      return unpackLayerPlaced(Readable.from([gz]), d, 1e9, { script: bad, slots, ...(mode ? { mode } : {}) }).then(
+        () => 'here',
+        () => 'away',
+      );
+    };
+    // One of three at once goes away (whichever comes first), the others stay.
+    expect((await Promise.all([one(1), one(2), one(3)])).sort()).toEqual(['away', 'here', 'here']);
+    // The slot is free again once the process has ended.
+    expect(await one(4)).toBe('away');
+    expect(slots.take()).toBe(true);
+    expect(await one(5)).toBe('here');
+    expect(await one(6, 'always')).toBe('away');
   });
 
   it('a layer peeked at is unpacked whole, in either place; without a script every layer stays here', async () => {

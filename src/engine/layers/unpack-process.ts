@@ -105,7 +105,6 @@ export async function unpackLayerInProcess(
       if (ended) child.stdin.end();
       else await it.return?.();
     } catch (e) {
-      ended = true;
       // The input failed (a download cut short): the process must not take a short tar
       // for a whole one.
       feedError = e;
@@ -147,13 +146,15 @@ export async function unpackLayerInProcess(
 
 /**
  * Which layers go to an unpack process (none without `script`): `auto` those of at least
- * `UNPACK_PROCESS_MIN_BYTES` whose beginning shows many small files (`placeByHead`), `always`
+ * `UNPACK_PROCESS_MIN_BYTES` whose beginning shows many small files (`manySmallFiles`), `always`
  * every layer, `never` none.
  */
 export interface UnpackPlacement {
   /** The unpack process's script (`defaultUnpackScript()`). */
   script?: string | undefined;
   mode?: 'auto' | 'always' | 'never';
+  /** Limits the unpack processes running at once (none: no limit). */
+  slots?: UnpackSlots | undefined;
 }
 
 /** Compressed bytes of a layer looked at before placing it. */
@@ -162,6 +163,8 @@ export const PLACEMENT_PEEK_BYTES = 1024 * 1024;
 const SMALL_MEAN_BYTES = 64 * 1024;
 /** Fewer entries than this in the beginning of a layer say nothing: it stays in the daemon. */
 const MIN_ENTRIES_SEEN = 8;
+/** As many entries as this in the beginning of a layer are many, whatever their sizes. */
+const MANY_ENTRIES_SEEN = 16;
 
 /**
  * How a plain tar begins: entries whose headers lie in `buf`, and where the data of the last
@@ -209,8 +212,10 @@ export async function manySmallFiles(head: Buffer): Promise<boolean> {
   } else if (head.subarray(257, 262).toString('latin1') !== 'ustar') {
     return false;
   }
+  // A big file early in a layer (node_modules begins with a 10 MB binary) does not make it a
+  // layer of big files: many entries in the first MiB are enough.
   const { entries, end } = tarHead(tarBytes);
-  return entries >= MIN_ENTRIES_SEEN && end / entries < SMALL_MEAN_BYTES;
+  return entries >= MANY_ENTRIES_SEEN || (entries >= MIN_ENTRIES_SEEN && end / entries < SMALL_MEAN_BYTES);
 }
 
 /** Reads up to `bytes` from the start of `input`; `all` yields those again, then the rest. */
@@ -268,12 +273,39 @@ export async function unpackLayerPlaced(
   sizeHint: number,
   opts: UnpackOptions & UnpackPlacement = {},
 ): Promise<UnpackResult> {
-  const { script, mode = 'auto', ...rest } = opts;
+  const { script, mode = 'auto', slots, ...rest } = opts;
   const eligible = script !== undefined && mode !== 'never' && rest.whiteouts === undefined && rest.zstd === undefined;
   if (!eligible || (mode === 'auto' && sizeHint < UNPACK_PROCESS_MIN_BYTES)) return unpackLayer(input, dest, rest);
-  const away = (src: AsyncIterable<Buffer>): Promise<UnpackResult> =>
-    unpackLayerInProcess(src, dest, { script, ...(rest.signal ? { signal: rest.signal } : {}) });
-  if (mode === 'always') return away(input);
-  const { head, all } = await peek(input, PLACEMENT_PEEK_BYTES);
-  return (await manySmallFiles(head)) ? away(all) : unpackLayer(all, dest, rest);
+  let src = input;
+  if (mode === 'auto') {
+    const { head, all } = await peek(input, PLACEMENT_PEEK_BYTES);
+    src = all;
+    if (!(await manySmallFiles(head))) return unpackLayer(src, dest, rest);
+  }
+  // A limited number of unpack processes (each may take ~100 MB while it runs): a layer
+  // beyond them is unpacked in the daemon, one more worker. `always` is always.
+  const limited = mode === 'auto' && slots !== undefined;
+  if (limited && !slots.take()) return unpackLayer(src, dest, rest);
+  try {
+    return await unpackLayerInProcess(src, dest, { script, ...(rest.signal ? { signal: rest.signal } : {}) });
+  } finally {
+    if (limited) slots.release();
+  }
+}
+
+/** A count of unpack processes running, with a limit. */
+export class UnpackSlots {
+  private running = 0;
+  constructor(readonly max: number) {}
+
+  /** Takes a slot if one is free. */
+  take(): boolean {
+    if (this.running >= this.max) return false;
+    this.running++;
+    return true;
+  }
+
+  release(): void {
+    this.running--;
+  }
 }
