@@ -11,7 +11,8 @@ import { EmbeddedDns, upstreamsFromResolvConf } from '../engine/network/dns.js';
 import { NetworkService, daemonTag } from '../engine/network/service.js';
 import { VolumeService } from '../engine/volumes/service.js';
 import { OciRuntime } from '../sys/runtime.js';
-import { UnpackSlots, defaultUnpackScript } from '../engine/layers/index.js';
+import { defaultUnpackScript } from '../engine/layers/index.js';
+import { Semaphore } from '../engine/util/limit.js';
 import {
   ContainerService,
   EventBus,
@@ -70,10 +71,9 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     content,
     snapshots,
     (action, id, name) => events.publish('image', action, id, name !== undefined ? { name } : {}),
-    // One more than the cores: a pull unpacks up to three layers at once (its downloads), and
-    // a layer of many small files is the daemon's slowest work; beyond that (pulls side by
-    // side), the daemon takes them.
-    { script: unpackScript, mode, slots: new UnpackSlots(availableParallelism() + 1) },
+    // One more than the cores: a layer of many small files waits for one to end, rather than
+    // be unpacked in the daemon, its slowest place.
+    { script: unpackScript, mode, slots: new Semaphore(availableParallelism() + 1) },
   );
   await images.init();
   const registry = new RegistryService({ images, ...(cfg.registry ? { config: cfg.registry } : {}), userAgent: `berth/${cfg.version}` });

@@ -19,7 +19,6 @@ export {
   defaultUnpackScript,
   manySmallFiles,
   tarHead,
-  UnpackSlots,
   unpackLayerInProcess,
   unpackLayerPlaced,
   type UnpackPlacement,

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Internal, InvalidArgument } from '../../core/errors.js';
-import { PLACEMENT_PEEK_BYTES, UNPACK_PROCESS_MIN_BYTES, UnpackSlots, manySmallFiles, tarHead, unpackLayer, unpackLayerInProcess, unpackLayerPlaced } from './index.js';
+import { Semaphore } from '../util/limit.js';
+import { PLACEMENT_PEEK_BYTES, UNPACK_PROCESS_MIN_BYTES, manySmallFiles, tarHead, unpackLayer, unpackLayerInProcess, unpackLayerPlaced } from './index.js';
 import { IS_ROOT, describeTree, makeTar, sha256hex, tempDir, type TarEntry } from './test-helpers.js';
 
 // The unpack process runs tsc's output of unpack-main.ts: `npm run build` comes before the
@@ -194,26 +195,30 @@ describe('placing a layer: unpackLayerPlaced, manySmallFiles, tarHead', () => {
     expect(await placedAway(manyFiles(300), 1e9, 'never')).toBe(false);
   });
 
-  it('auto: beyond the free slots, layers of many small files stay in this process; always ignores them', async () => {
-    const bad = join(base, 'bad.mjs');
-    await writeFile(bad, 'process.exit(4);\n');
+  it('auto: unpack processes beyond the slots wait for one to end (always does not); an abort stops the wait', async () => {
+    // Each process notes its start and end, then fails: the log shows whether they overlapped.
+    const marks = join(base, 'marks');
+    const slow = join(base, 'slow.mjs');
+    await writeFile(slow, `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marks)}, 's');\nsetTimeout(() => { appendFileSync(${JSON.stringify(marks)}, 'e'); process.exit(4); }, 300);\n`);
     const gz = gzipSync(await makeTar(manyFiles(300)));
-    const slots = new UnpackSlots(1);
-    const one = async (i: number, mode?: 'always') => {
+    const slots = new Semaphore(1);
+    const one = async (i: number, opts: { mode?: 'always'; signal?: AbortSignal } = {}) => {
       const d = join(base, `d${i}`);
       await mkdir(d);
-      return unpackLayerPlaced(Readable.from([gz]), d, 1e9, { script: bad, slots, ...(mode ? { mode } : {}) }).then(
-        () => 'here',
-        () => 'away',
-      );
+      return unpackLayerPlaced(Readable.from([gz]), d, 1e9, { script: slow, slots, ...opts }).catch((e: unknown) => (e as Error).message);
     };
-    // One of three at once goes away (whichever comes first), the others stay.
-    expect((await Promise.all([one(1), one(2), one(3)])).sort()).toEqual(['away', 'here', 'here']);
-    // The slot is free again once the process has ended.
-    expect(await one(4)).toBe('away');
-    expect(slots.take()).toBe(true);
-    expect(await one(5)).toBe('here');
-    expect(await one(6, 'always')).toBe('away');
+    const failed = 'unpacking layer: the unpack process exited with 4';
+    expect(await Promise.all([one(1), one(2), one(3)])).toEqual([failed, failed, failed]);
+    expect(await readFile(marks, 'utf8')).toBe('sesese');
+    await rm(marks);
+    expect(await Promise.all([one(4, { mode: 'always' }), one(5, { mode: 'always' })])).toEqual([failed, failed]);
+    expect(await readFile(marks, 'utf8')).toBe('ssee');
+    const release = await slots.acquire();
+    const ac = new AbortController();
+    const waiting = one(6, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('pull cancelled')), 50);
+    expect(await waiting).toBe('pull cancelled');
+    release();
   });
 
   it('a layer peeked at is unpacked whole, in either place; without a script every layer stays here', async () => {

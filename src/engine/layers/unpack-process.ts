@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { constants as zconst, gunzip } from 'node:zlib';
 import { Internal, InvalidArgument } from '../../core/errors.js';
 import { writeOrStop } from '../../core/streams.js';
+import type { Semaphore } from '../util/limit.js';
 import { unpackLayer, type UnpackOptions, type UnpackResult } from './unpack.js';
 
 /**
@@ -154,7 +155,7 @@ export interface UnpackPlacement {
   script?: string | undefined;
   mode?: 'auto' | 'always' | 'never';
   /** Limits the unpack processes running at once (none: no limit). */
-  slots?: UnpackSlots | undefined;
+  slots?: Semaphore | undefined;
 }
 
 /** Compressed bytes of a layer looked at before placing it. */
@@ -282,30 +283,13 @@ export async function unpackLayerPlaced(
     src = all;
     if (!(await manySmallFiles(head))) return unpackLayer(src, dest, rest);
   }
-  // A limited number of unpack processes (each may take ~100 MB while it runs): a layer
-  // beyond them is unpacked in the daemon, one more worker. `always` is always.
-  const limited = mode === 'auto' && slots !== undefined;
-  if (limited && !slots.take()) return unpackLayer(src, dest, rest);
+  // A limited number of unpack processes at once (each may take ~100 MB while it runs): a
+  // layer waits for one to end (its download waits meanwhile: the cores are busy anyway).
+  // `always` is always at once.
+  const release = mode === 'auto' && slots !== undefined ? await slots.acquire(rest.signal) : undefined;
   try {
     return await unpackLayerInProcess(src, dest, { script, ...(rest.signal ? { signal: rest.signal } : {}) });
   } finally {
-    if (limited) slots.release();
-  }
-}
-
-/** A count of unpack processes running, with a limit. */
-export class UnpackSlots {
-  private running = 0;
-  constructor(readonly max: number) {}
-
-  /** Takes a slot if one is free. */
-  take(): boolean {
-    if (this.running >= this.max) return false;
-    this.running++;
-    return true;
-  }
-
-  release(): void {
-    this.running--;
+    release?.();
   }
 }

@@ -17,7 +17,7 @@ import type { Credentials } from './auth.js';
 import { RegistryClient, type TokenCache } from './client.js';
 import { endpointsFor, type RegistryConfig } from './config.js';
 import { RegistryError, toBerthError } from './errors.js';
-import { delay, type KeyedMutex, type Semaphore } from './limit.js';
+import { delay, type KeyedMutex, type Semaphore } from '../util/limit.js';
 import { configMatches, formatPlatform, hostPlatform, indexPlatforms, LAYER_MEDIA_TYPES, parseManifest, selectManifest } from './manifest.js';
 import { progressMessage, shortId, statusMessage, Throttle, type ProgressSink } from './progress.js';
 import { NetworkError, drain } from './transport.js';

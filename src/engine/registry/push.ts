@@ -17,7 +17,7 @@ import type { Credentials } from './auth.js';
 import { RegistryClient, type TokenCache } from './client.js';
 import { endpointsFor, type RegistryConfig } from './config.js';
 import { RegistryError, toBerthError } from './errors.js';
-import type { Semaphore } from './limit.js';
+import type { Semaphore } from '../util/limit.js';
 import { progressMessage, shortId, statusMessage, Throttle, type ProgressSink } from './progress.js';
 
 export interface PushDeps {

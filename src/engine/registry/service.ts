@@ -13,7 +13,7 @@ import type { Credentials } from './auth.js';
 import { RegistryClient, TokenCache } from './client.js';
 import { DEFAULT_DOMAIN, defaultRegistryConfig, endpointsFor, isInsecureRegistry, normalizeDomain, type RegistryConfig } from './config.js';
 import { RegistryError, toBerthError } from './errors.js';
-import { KeyedMutex, Semaphore } from './limit.js';
+import { KeyedMutex, Semaphore } from '../util/limit.js';
 import type { ProgressSink } from './progress.js';
 import { pullAllTags, pullReference, type PullResult } from './pull.js';
 import { inspectRemote, pushManifestList, type ListPushResult, type RemoteManifest } from './lists.js';
