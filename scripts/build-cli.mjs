@@ -50,44 +50,34 @@ await build({
   logLevel: 'warning',
 });
 
-// The daemon: dist/daemon/entry.js and all it reaches (node_modules included) in one ES
-// module, dist/daemon/bundle.js, which bin/berth imports for `berth daemon`. One module
-// instead of ~140 and no comments or indentation in the source V8 keeps for the daemon's
-// whole life: 1–2 MiB less idle RSS (bench/README.md). Names are kept (error classes
-// and stack traces read as in the sources). CommonJS packages in it get a real `require`.
-await build({
-  entryPoints: [join(ROOT, 'dist', 'daemon', 'entry.js')],
-  outfile: DAEMON_BUNDLE,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true,
-  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+/** One ES module of `entry` and all it reaches (node_modules included), without comments or indentation. */
+const esmBundle = (entry, outfile) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Error classes and stack traces read as in the sources.
+    keepNames: true,
+    // CommonJS packages in it get a real `require`.
+    banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+
+// The daemon: dist/daemon/entry.js in one ES module, dist/daemon/bundle.js, which bin/berth
+// imports for `berth daemon`. One module instead of ~140 and no comments or indentation in
+// the source V8 keeps for the daemon's whole life: 1–2 MiB less idle RSS (bench/README.md).
+await esmBundle(join(ROOT, 'dist', 'daemon', 'entry.js'), DAEMON_BUNDLE);
 
 // The unpack process (src/engine/layers/unpack-process.ts): dist/engine/layers/unpack-main.js
-// and what it reaches in one ES module beside the daemon's bundle, where the bundled daemon
-// looks for it (`new URL('./unpack-main.js', import.meta.url)`). The daemon starts one per
-// big layer: one file to load instead of ~20 makes its start ~10 ms shorter.
-await build({
-  entryPoints: [join(ROOT, 'dist', 'engine', 'layers', 'unpack-main.js')],
-  outfile: UNPACK_BUNDLE,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true,
-  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+// in one ES module beside the daemon's bundle, where the bundled daemon looks for it
+// (`new URL('./unpack-main.js', import.meta.url)`): one file to load instead of ~20.
+await esmBundle(join(ROOT, 'dist', 'engine', 'layers', 'unpack-main.js'), UNPACK_BUNDLE);
 
 // The code cache comes from a separate node started with no V8 flags, as bin/berth starts
 // the CLI: V8 rejects a cache made under other flags (`--max-semi-space-size` included).

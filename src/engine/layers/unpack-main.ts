@@ -2,9 +2,9 @@
  * The unpack process: `node unpack-main.js <dest>` unpacks the layer blob it reads on stdin
  * (plain, gzip or zstd tar) into the empty directory `dest`, with `unpackLayer` exactly as
  * the daemon would, and writes one line of JSON to stdout: `{"diffId","size","entries"}`,
- * or `{"error":{"code","message"}}` (and exits 1). The daemon starts it for big layers
- * (unpack-process.ts): it runs with V8's compilers, which the daemon goes without to idle
- * small, and with blocking file calls, and several of them use both cores.
+ * or `{"error":{"code","message"}}` (and exits 1). The daemon starts it for big layers of
+ * many small files (unpack-process.ts): it runs with V8's compilers, which the daemon goes
+ * without to idle small, and with blocking file calls, and several of them use both cores.
  */
 import { isBerthError } from '../../core/errors.js';
 import { ByteFeed } from '../util/feed.js';
