@@ -36,9 +36,9 @@ export interface UnpackOptions {
   /** Decompresses zstd layers; the default runs the zstd program (src/sys/zstd.ts). */
   zstd?: Decompressor;
   /**
-   * Writes small files and symlinks with blocking calls instead of the thread pool's: ~40%
-   * less time per entry, for a process that has nothing else to do meanwhile (the unpack
-   * process, unpack-process.ts), never for the daemon's event loop.
+   * Makes directories, small files, symlinks and hardlinks with blocking calls instead of
+   * the thread pool's: ~40% less time per entry, for a process that has nothing else to do
+   * meanwhile (the unpack process, unpack-process.ts), never for the daemon's event loop.
    */
   blocking?: boolean;
 }
@@ -201,6 +201,11 @@ class Unpacker {
     };
   }
 
+  private async mkdir(abs: string, mode: number): Promise<void> {
+    if (this.blocking) fs.mkdirSync(abs, { mode });
+    else await mkdir(abs, { mode });
+  }
+
   private abs(rel: string): string {
     return rel === '' ? this.root : join(this.root, rel);
   }
@@ -282,7 +287,8 @@ class Unpacker {
     const p = this.pending.get(rel);
     if (p !== undefined) await p;
     this.throwIfFailed();
-    await unlink(this.abs(rel));
+    if (this.blocking) fs.unlinkSync(this.abs(rel));
+    else await unlink(this.abs(rel));
     this.known.delete(rel);
   }
 
@@ -298,7 +304,7 @@ class Unpacker {
       if (k === 'symlink') throw new InvalidArgument(`layer entry "${name}" goes through symlink "${cur}"`);
       if (k === 'whiteout') await this.remove(cur, k);
       else if (k !== undefined) throw new InvalidArgument(`layer entry "${name}" goes through non-directory "${cur}"`);
-      await mkdir(this.abs(cur), { mode: 0o755 });
+      await this.mkdir(this.abs(cur), 0o755);
       this.known.set(cur, 'dir');
     }
   }
@@ -344,7 +350,7 @@ class Unpacker {
           if (existing !== undefined) await this.remove(rel, existing);
           // Owner rwx until the end, so that a read-only mode never blocks what goes inside.
           const mode = 0o700 | (meta.mode & 0o777);
-          await mkdir(abs, { mode });
+          await this.mkdir(abs, mode);
           this.known.set(rel, 'dir');
           this.dirMeta.set(rel, { ...meta, created: mode & ~this.ids.umask });
         } else this.dirMeta.set(rel, meta);
@@ -396,7 +402,8 @@ class Unpacker {
         if (p !== undefined) await p;
         this.throwIfFailed();
         if (existing !== undefined) await this.remove(rel, existing);
-        await link(this.abs(target), abs);
+        if (this.blocking) fs.linkSync(this.abs(target), abs);
+        else await link(this.abs(target), abs);
         this.known.set(rel, tk);
         return;
       }
@@ -446,6 +453,15 @@ class Unpacker {
     this.whiteouts.add(target);
   }
 
+  /** `finish`'s work on one directory, with blocking calls. */
+  private setDirMetaSync(rel: string): void {
+    const m = this.dirMeta.get(rel) as DirMeta;
+    const abs = this.abs(rel);
+    if ((wantChown(this.ids, m) || m.created === undefined) && IS_ROOT) fs.lchownSync(abs, m.uid, m.gid);
+    if (m.created !== m.mode) fs.chmodSync(abs, m.mode);
+    fs.lutimesSync(abs, m.mtime, m.mtime);
+  }
+
   /** After the last entry: wait for writes, make whiteouts, then directory metadata deepest first. */
   async finish(signal: AbortSignal | undefined): Promise<void> {
     await this.drain();
@@ -469,8 +485,13 @@ class Unpacker {
       const rels = byDepth.get(d) as string[];
       for (let i = 0; i < rels.length; i += MAX_JOBS) {
         signal?.throwIfAborted();
+        const batch = rels.slice(i, i + MAX_JOBS);
+        if (this.blocking) {
+          for (const rel of batch) this.setDirMetaSync(rel);
+          continue;
+        }
         await Promise.all(
-          rels.slice(i, i + MAX_JOBS).map(async (rel) => {
+          batch.map(async (rel) => {
             const m = this.dirMeta.get(rel) as DirMeta;
             const abs = this.abs(rel);
             if (wantChown(this.ids, m) || m.created === undefined) {
