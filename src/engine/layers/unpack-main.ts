@@ -20,6 +20,12 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // A daemon that dies (kill -9) leaves its unpack processes behind: one ends at once rather
+  // than go on filling a scratch directory the next daemon removes at start.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(1);
+  }, 100).unref();
   // stdin arrives in 64 KiB reads; the unpacker's work (a gunzip round trip through the
   // thread pool, the tar parser) is per chunk: what has arrived meanwhile goes on as one chunk.
   const input = new ByteFeed(INPUT_BYTES);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -122,6 +123,30 @@ describe('unpackLayerInProcess', () => {
     }
     await expect(unpackLayerInProcess(input(), dest, { script: SCRIPT, signal: ac.signal })).rejects.toThrow('pull cancelled');
     expect(pulled).toBeLessThan(1000);
+  });
+
+  it('ends when the process that started it dies (a daemon killed), even with its input still open', async () => {
+    // sh starts the unpack process in the background reading a pipe of this test (fd 3, never
+    // ended: a background job's own stdin would be /dev/null), prints its pid and exits: the
+    // unpack process loses its parent.
+    const sh = spawn('sh', ['-c', 'node "$0" "$1" <&3 & echo $!; sleep 0.3', SCRIPT, dest], { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] });
+    const input = sh.stdio[3] as NodeJS.WritableStream;
+    const out = sh.stdio[1] as Readable;
+    const pid = Number((await new Promise<Buffer>((res) => out.once('data', res))).toString().trim());
+    expect(pid).toBeGreaterThan(0);
+    await new Promise((res) => sh.once('exit', res));
+    // Ended: gone, or a zombie its new parent has not reaped yet.
+    const running = async () => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      return stat !== '' && !/^\d+ \(.*\) Z /s.test(stat);
+    };
+    let alive = true;
+    for (let i = 0; i < 20 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      alive = await running();
+    }
+    input.end();
+    expect(alive).toBe(false);
   });
 
   it('says what happened when the process cannot do its work', async () => {

@@ -41,7 +41,8 @@ export class OverlaySnapshotter {
     await mkdir(join(this.root, 'l'), { recursive: true });
     // Leftovers of an unpack interrupted by a crash.
     for (const name of await readdir(this.root)) {
-      if (name.includes('.tmp-')) await rm(join(this.root, name), { recursive: true, force: true });
+      // Retried: an unpack process of a daemon killed a moment ago may still be ending there.
+      if (name.includes('.tmp-')) await rm(join(this.root, name), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
     await mkdir(join(this.root, EMPTY, 'fs'), { recursive: true });
     await symlink(`../${EMPTY}/fs`, join(this.root, 'l', EMPTY)).catch(() => undefined);
