@@ -191,6 +191,11 @@ describe('placing a layer: unpackLayerPlaced, manySmallFiles, tarHead', () => {
     expect(await manySmallFiles(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]))).toBe(false);
     expect(await manySmallFiles(Buffer.alloc(4096, 0x41))).toBe(false);
     expect(await manySmallFiles(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).toBe(false);
+    // One big file of zeros (64 MiB in 64 KiB of gzip): no; at most 16 MiB of it is inflated.
+    const zeros = gzipSync(await makeTar([{ header: { name: 'z', mtime: T }, body: Buffer.alloc(64 << 20) }]));
+    expect(await manySmallFiles(zeros)).toBe(false);
+    // A cut stream of many small files: what inflated before the cut counts.
+    expect(await manySmallFiles(gzipSync(Buffer.concat([small, small, small])).subarray(0, 2000))).toBe(true);
   });
 
   // A script that fails says which way a layer went.

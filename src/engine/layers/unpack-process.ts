@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { constants as zconst, gunzip } from 'node:zlib';
+import { constants as zconst, createGunzip } from 'node:zlib';
 import { Internal, InvalidArgument } from '../../core/errors.js';
 import { writeOrStop } from '../../core/streams.js';
 import type { Semaphore } from '../util/limit.js';
@@ -31,7 +30,6 @@ export function defaultUnpackScript(): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
-const gunzipAsync = promisify(gunzip);
 
 export interface ProcessUnpackOptions {
   signal?: AbortSignal;
@@ -160,6 +158,8 @@ export interface UnpackPlacement {
 
 /** Compressed bytes of a layer looked at before placing it. */
 export const PLACEMENT_PEEK_BYTES = 1024 * 1024;
+/** Inflated bytes of that looked at, at most (a MiB of zeros inflates to a GiB). */
+const PLACEMENT_INFLATE_BYTES = 16 * 1024 * 1024;
 /** Mean entry size (headers and data) under which a layer is one of many small files. */
 const SMALL_MEAN_BYTES = 64 * 1024;
 /** Fewer entries than this in the beginning of a layer say nothing: it stays in the daemon. */
@@ -204,12 +204,8 @@ export function tarHead(buf: Buffer): { entries: number; end: number } {
 export async function manySmallFiles(head: Buffer): Promise<boolean> {
   let tarBytes = head;
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    try {
-      // A prefix of a gzip stream: Z_SYNC_FLUSH returns what it holds instead of failing.
-      tarBytes = await gunzipAsync(head, { finishFlush: zconst.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 * 1024 });
-    } catch {
-      return false;
-    }
+    tarBytes = await inflatePrefix(head, PLACEMENT_INFLATE_BYTES);
+    if (tarBytes.length === 0) return false;
   } else if (head.subarray(257, 262).toString('latin1') !== 'ustar') {
     return false;
   }
@@ -217,6 +213,29 @@ export async function manySmallFiles(head: Buffer): Promise<boolean> {
   // layer of big files: many entries in the first MiB are enough.
   const { entries, end } = tarHead(tarBytes);
   return entries >= MANY_ENTRIES_SEEN || (entries >= MIN_ENTRIES_SEEN && end / entries < SMALL_MEAN_BYTES);
+}
+
+/**
+ * Inflates the beginning of a gzip stream (`gz`, a prefix of one), stopping at `limit` bytes;
+ * what inflated before an error (garbage, a cut) counts, nothing when nothing did.
+ */
+function inflatePrefix(gz: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    // Z_SYNC_FLUSH: the end of a prefix is not an error.
+    const z = createGunzip({ finishFlush: zconst.Z_SYNC_FLUSH });
+    const out: Buffer[] = [];
+    let n = 0;
+    const done = (): void => resolve(Buffer.concat(out).subarray(0, limit));
+    z.on('data', (c: Buffer) => {
+      out.push(c);
+      n += c.length;
+      if (n >= limit) z.destroy();
+    });
+    z.once('end', done);
+    z.once('close', done);
+    z.once('error', () => undefined);
+    z.end(gz);
+  });
 }
 
 /** Reads up to `bytes` from the start of `input`; `all` yields those again, then the rest. */
