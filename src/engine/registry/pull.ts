@@ -449,6 +449,9 @@ class Puller {
           await delay(wait, this.signal);
         }
       }
+      // The bytes are in: the next layer's download may start while this one is checked.
+      release?.();
+      release = undefined;
       await tap?.catchUp(partial.path, partial.offset);
       this.emit(statusMessage('Verifying Checksum', job.id));
       try {

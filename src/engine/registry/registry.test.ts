@@ -388,6 +388,32 @@ describe('pull', () => {
     expect((await readFile(join(top, 'f2'))).equals(tars[2]?.subarray(512, 512 + 1_500_000) as Buffer)).toBe(true);
   });
 
+  it('starts the next download while a downloaded blob is checked and filed (max-concurrent-downloads 1)', async () => {
+    reg = new FakeRegistry();
+    await reg.start();
+    const built = await buildImage(reg, 'slots/app', 'v1', { n: 2, bytes: 200_000 });
+    const [first, second] = built.layers.map((l) => l.digest);
+    // Filing the first blob takes 300 ms; the second one's GET must not wait for it.
+    const getsOfSecond = () => reg.log.filter((e) => e.method === 'GET' && e.path.endsWith(second as string)).length;
+    let seenWhileFiling: number | undefined;
+    const store = LocalContentStore.prototype as unknown as { commit: (tmp: string, digest: string) => Promise<void> };
+    const commit = store.commit;
+    const spy = vi.spyOn(store, 'commit').mockImplementation(async function (this: unknown, tmp: string, digest: string) {
+      if (digest === first) {
+        await new Promise((r) => setTimeout(r, 300));
+        seenWhileFiling = getsOfSecond();
+      }
+      return commit.call(this, tmp, digest);
+    });
+    try {
+      await service({ 'max-concurrent-downloads': 1 }).pull(parseReference(`${reg.host}/slots/app:v1`), { progress: () => undefined });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seenWhileFiling).toBe(1);
+    expect(images.resolve(`${reg.host}/slots/app:v1`).diffIds).toEqual(built.layers.map((l) => sha(l.tar)));
+  });
+
   it('keeps no snapshot of a tampered layer that unpacks cleanly', async () => {
     reg = new FakeRegistry();
     await reg.start();
