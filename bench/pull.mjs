@@ -4,7 +4,8 @@
 // Starts a local CNCF distribution registry (Debian's docker-registry) on 127.0.0.1 and an
 // isolated berth daemon, builds a ~200 MB image of several layers of random data (each layer
 // committed from a container that wrote it), pushes it, then times `berth pull` of it into an
-// empty store (download, verify, unpack) and, when skopeo is installed, `skopeo copy` of the
+// empty store (download, verify, unpack), in turns with `docker pull` into an isolated Docker
+// Engine when dockerd is installed, and, when skopeo is installed, `skopeo copy` of the
 // same image to a directory (download and verify only: it unpacks nothing), and GNU tar
 // unpacking the layer blobs straight from the registry's storage (the floor: no download).
 // Prints seconds, MB/s and ratios; writes bench/results/pull.json. Nothing leaves 127.0.0.1.
@@ -19,6 +20,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DockerEngine } from './dockerd.mjs';
 
+/** Pause before each timed run, after a sync (see `flushed`). */
+const SETTLE_MS = 3000;
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BERTH = join(REPO, 'bin', 'berth');
 const CACHE = process.env.BERTH_CACHE ?? join(REPO, '.cache');
@@ -153,6 +156,7 @@ async function main() {
 
   const base = await mkdtemp('/tmp/berth-bench-pull-');
   const procs = [];
+  let engine;
   try {
     if (o.tmpfs) await sh('mount', ['-t', 'tmpfs', '-o', 'size=6g,mode=0755', 'berth-bench', base], process.env);
     // --- registry
@@ -217,7 +221,15 @@ async function main() {
     const layerCount = o.content === 'random' ? o.layers : layerDirs.length + 1;
     const remote = `${host}/bench/big:1`;
     await berth('tag', image, remote);
-    const pushSeconds = await timed(() => berth('push', remote));
+    // Every timed run starts on a settled machine: `sync`, so no dirty page cache of the run
+    // before is written back during it, then SETTLE_MS for what an engine still does after
+    // an rmi (Docker's clean-up after its pull made berth's next pull 1.6 → 2.0 s).
+    const flushed = async (run) => {
+      await sh('sync', [], env);
+      await sleep(SETTLE_MS);
+      return timed(run);
+    };
+    const pushSeconds = await flushed(() => berth('push', remote));
     const manifest = JSON.parse(
       await (await fetch(`http://${host}/v2/bench/big/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).text(),
     );
@@ -231,17 +243,37 @@ async function main() {
       if (tags.length > 0) await berth('rmi', ...tags);
     };
     await drop();
+    // --- Docker Engine, isolated (127.0.0.1 registries are plain HTTP to Docker), started
+    // now: berth and Docker pull in turns, so what else the machine does falls on both alike
+    let dockerVersion;
+    if (o.docker && (await sh('sh', ['-c', 'command -v dockerd && command -v docker'], env).then(() => true, () => false))) {
+      engine = new DockerEngine(join(base, 'docker'), async (cmd, args, opts = {}) => {
+        const r = spawnSync(cmd, args, { env: opts.env ?? env, encoding: 'utf8', maxBuffer: 64 << 20 });
+        return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+      }, env);
+      await engine.start(BUSYBOX_TAR);
+      dockerVersion = engine.version;
+    }
     const berthRuns = [];
+    const dockerRuns = [];
     for (let r = 0; r < o.runs; r++) {
-      berthRuns.push(await timed(() => berth('pull', remote)));
+      berthRuns.push(await flushed(() => berth('pull', remote)));
       await drop();
+      if (engine) {
+        dockerRuns.push(await flushed(() => sh('docker', ['pull', '-q', remote], engine.env)));
+        await sh('docker', ['rmi', remote], engine.env);
+      }
+    }
+    if (engine) {
+      await engine.stop();
+      engine = undefined;
     }
     // --- skopeo copy to a directory (no unpacking)
     const skopeoRuns = [];
     if (skopeo) {
       for (let r = 0; r < o.runs; r++) {
         const dir = join(base, `skopeo-${r}`);
-        skopeoRuns.push(await timed(() => sh('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${remote}`, `dir:${dir}`], env)));
+        skopeoRuns.push(await flushed(() => sh('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${remote}`, `dir:${dir}`], env)));
         await rm(dir, { recursive: true, force: true });
       }
     }
@@ -253,7 +285,7 @@ async function main() {
       const dirs = manifest.layers.map((_, i) => join(base, `tar-${i}`));
       for (const d of dirs) await mkdir(d);
       const one = (l, i) => sh('tar', ['-xzf', blob(l.digest), '-C', dirs[i]], env);
-      const t = await timed(async () => {
+      const t = await flushed(async () => {
         if (parallel) await Promise.all(manifest.layers.map(one));
         else for (const [i, l] of manifest.layers.entries()) await one(l, i);
       });
@@ -264,26 +296,6 @@ async function main() {
     for (let r = 0; r < o.runs; r++) {
       tarRuns.serial.push(await untar(false));
       tarRuns.parallel.push(await untar(true));
-    }
-
-    // --- docker pull into an isolated Docker Engine (127.0.0.1 registries are plain HTTP to Docker)
-    const dockerRuns = [];
-    let dockerVersion;
-    if (o.docker && (await sh('sh', ['-c', 'command -v dockerd && command -v docker'], env).then(() => true, () => false))) {
-      const engine = new DockerEngine(join(base, 'docker'), async (cmd, args, opts = {}) => {
-        const r = spawnSync(cmd, args, { env: opts.env ?? env, encoding: 'utf8', maxBuffer: 64 << 20 });
-        return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-      }, env);
-      try {
-        await engine.start(BUSYBOX_TAR);
-        dockerVersion = engine.version;
-        for (let r = 0; r < o.runs; r++) {
-          dockerRuns.push(await timed(() => sh('docker', ['pull', '-q', remote], engine.env)));
-          await sh('docker', ['rmi', remote], engine.env);
-        }
-      } finally {
-        await engine.stop();
-      }
     }
 
     // --- report
@@ -332,6 +344,7 @@ async function main() {
       ) + '\n',
     );
   } finally {
+    if (engine) await engine.stop().catch((e) => process.stderr.write(`Docker Engine clean-up: ${e.message}\n`));
     for (const p of procs.reverse()) {
       if (p.exitCode === null && p.signalCode === null) {
         const done = new Promise((r) => p.once('exit', r));
