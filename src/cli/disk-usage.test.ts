@@ -111,6 +111,10 @@ describe('system df', () => {
     expect(renderDiskUsage(DU, { format: '{{.Type}}: {{.Reclaimable}}', verbose: false })).toBe(
       'Images: 0B (0%)\nContainers: 307.2kB (100%)\nLocal Volumes: 51.2kB (99%)\nBuild Cache: 0B\n',
     );
+    // The docker CLI's words for a field the summary rows lack: the first row's type.
+    expect(() => renderDiskUsage(DU, { format: '{{.Nope}}', verbose: false })).toThrow(
+      'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.diskUsageImagesContext',
+    );
   });
 
   it('-v prints the four sections the docker CLI printed', () => {

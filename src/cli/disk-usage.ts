@@ -8,6 +8,7 @@ import { parseReference, familiarName } from '../core/reference.js';
 import { compileTemplate, formatRows } from './format/index.js';
 import { goJSON } from './format/functions.js';
 import { escapeHtml } from './format/rows.js';
+import { asGoStruct } from './format/values.js';
 import { IMAGES_HEADERS, PS_HEADERS, containerRow, imageRow, isDanglingImage, type ContainerSummary, type ImageSummary } from './rows.js';
 import { naturalCompare } from './sortorder.js';
 import { goTimeStringRfc3339 } from './times.js';
@@ -118,34 +119,34 @@ export function diskUsageSummary(du: DiskUsage): DiskUsageRow[] {
   const cacheInUse = cache.reduce((n, bc) => (bc.InUse === true && bc.Shared !== true ? n + (bc.Size ?? 0) : n), 0);
 
   return [
-    {
+    asGoStruct({
       Active: String(images.filter((i) => (i.Containers ?? 0) > 0).length),
       Reclaimable: withPercent(layers - imagesUsed, layers),
       Size: humanSize(layers),
       TotalCount: String(images.length),
       Type: 'Images',
-    },
-    {
+    }, '*formatter.diskUsageImagesContext'),
+    asGoStruct({
       Active: String(containers.filter(containerActive).length),
       Reclaimable: withPercent(containersReclaimable, containersSize),
       Size: humanSize(containersSize),
       TotalCount: String(containers.length),
       Type: 'Containers',
-    },
-    {
+    }, '*formatter.diskUsageContainersContext'),
+    asGoStruct({
       Active: String(volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length),
       Reclaimable: withPercent(volumesReclaimable, volumesSize),
       Size: humanSize(volumesSize),
       TotalCount: String(volumes.length),
       Type: 'Local Volumes',
-    },
-    {
+    }, '*formatter.diskUsageVolumesContext'),
+    asGoStruct({
       Active: String(cache.filter((bc) => bc.InUse === true).length),
       Reclaimable: humanSize(bsz - cacheInUse),
       Size: humanSize(bsz),
       TotalCount: String(cache.length),
       Type: 'Build Cache',
-    },
+    }, '*formatter.diskUsageBuilderContext'),
   ];
 }
 

@@ -337,7 +337,7 @@ export function renderNetworkList(list: readonly NetworkResource[], o: { format?
   const kept = filterNetworks(list, o.filters, ['dangling']);
   const sorted = [...kept].sort((a, b) => naturalCompare(a.Name, b.Name));
   const rows = sorted.map((n) => networkRow(n, { trunc: o.trunc }));
-  return formatRows(networkListFormat(o.format, o.quiet), rows, { table: NETWORK_TABLE, headers: NETWORK_HEADERS });
+  return formatRows(networkListFormat(o.format, o.quiet), rows, { table: NETWORK_TABLE, headers: NETWORK_HEADERS, context: '*network.networkContext' });
 }
 
 /** `network prune`'s report: `Deleted Networks:` and one name per line, or nothing. */

@@ -148,7 +148,7 @@ export function volumeListFormat(format: string | undefined, quiet: boolean): st
 /** `volume ls` output: the daemon's list sorted naturally by name, then formatted. */
 export function renderVolumeList(list: readonly VolumeResource[], o: { format?: string | undefined; quiet: boolean }): string {
   const sorted = [...list].sort((a, b) => naturalCompare(a.Name, b.Name));
-  return formatRows(volumeListFormat(o.format, o.quiet), sorted.map(volumeRow), { table: VOLUME_TABLE, headers: VOLUME_HEADERS });
+  return formatRows(volumeListFormat(o.format, o.quiet), sorted.map(volumeRow), { table: VOLUME_TABLE, headers: VOLUME_HEADERS, context: '*formatter.volumeContext' });
 }
 
 // ---------------------------------------------------------------- volume prune

@@ -29,7 +29,7 @@ export const images: CommandDef = {
     const rows = imageRows(list ?? [], { trunc: !f.bool('no-trunc'), digests: f.bool('digests') });
     let format = f.str('format');
     if (f.bool('quiet') && (format === undefined || format === '')) format = '{{.ID}}';
-    cli.out(formatRows(format, rows, { table: f.bool('digests') ? IMAGES_DIGEST_TABLE : IMAGES_TABLE, headers: IMAGES_HEADERS }));
+    cli.out(formatRows(format, rows, { table: f.bool('digests') ? IMAGES_DIGEST_TABLE : IMAGES_TABLE, headers: IMAGES_HEADERS, context: '*formatter.imageContext' }));
     return 0;
   },
 };
@@ -93,7 +93,7 @@ export const history: CommandDef = {
     const rows = (list ?? []).map((h) => historyRow(h, { trunc: !f.bool('no-trunc'), human: f.bool('human'), now }));
     let format = f.str('format');
     if (f.bool('quiet') && (format === undefined || format === '')) format = '{{.ID}}';
-    cli.out(formatRows(format, rows, { table: HISTORY_TABLE, headers: HISTORY_HEADERS }));
+    cli.out(formatRows(format, rows, { table: HISTORY_TABLE, headers: HISTORY_HEADERS, context: '*image.historyContext' }));
     return 0;
   },
 };

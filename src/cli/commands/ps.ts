@@ -27,7 +27,7 @@ async function runPs(cli: Cli, f: Flags): Promise<number> {
   let format = f.str('format');
   if (f.bool('quiet') && (format === undefined || format === '')) format = '{{.ID}}';
   const table = f.bool('size') ? `${PS_TABLE}\t{{.Size}}` : PS_TABLE;
-  cli.out(formatRows(format, rows, { table, headers: PS_HEADERS }));
+  cli.out(formatRows(format, rows, { table, headers: PS_HEADERS, context: '*formatter.ContainerContext' }));
   return 0;
 }
 

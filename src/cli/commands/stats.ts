@@ -25,7 +25,7 @@ async function sample(cli: Cli, targets: readonly string[]): Promise<{ entries: 
 async function runStats(cli: Cli, f: Flags, args: string[]): Promise<number> {
   const client = cli.client();
   const render = (entries: StatsEntry[]) =>
-    formatRows(f.str('format'), entries.map((e) => statsRow(e, { trunc: !f.bool('no-trunc') })), { table: STATS_TABLE, headers: STATS_HEADERS });
+    formatRows(f.str('format'), entries.map((e) => statsRow(e, { trunc: !f.bool('no-trunc') })), { table: STATS_TABLE, headers: STATS_HEADERS, context: '*container.statsContext' });
   const targets = async () =>
     args.length > 0 ? args : ((await client.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: f.bool('all') || undefined } })) ?? []).map((c) => c.Id);
   let first: Awaited<ReturnType<typeof sample>> | undefined = await sample(cli, await targets());

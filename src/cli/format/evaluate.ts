@@ -21,7 +21,7 @@ import type {
 import { nodeString } from './ast.js';
 import type { FunctionTable, TemplateFunction } from './functions.js';
 import { ArgTypeError } from './functions.js';
-import { HeaderValue, formatValue, goTypeName, isMap, isNil, isTrue, mapGet, printAction, sortedKeys } from './values.js';
+import { HeaderValue, formatValue, goStructType, goTypeName, isMap, isNil, isTrue, mapGet, printAction, sortedKeys } from './values.js';
 
 /** Marks "no value piped in" (distinct from `undefined`, a missing map key). */
 const NO_FINAL: unique symbol = Symbol('no final argument');
@@ -257,6 +257,8 @@ class State {
     if (receiver === null) this.errorf(`nil pointer evaluating interface {}.${name}`);
     if (isMap(receiver)) {
       const value = mapGet(receiver, name);
+      const struct = value === undefined && !Object.hasOwn(receiver, name) ? goStructType(receiver) : undefined;
+      if (struct !== undefined) this.errorf(`can't evaluate field ${name} in type ${struct}`);
       // A method of a formatter context, such as ContainerContext's `.Label "key"`.
       if (typeof value === 'function') {
         const argv = args.slice(1).map((a) => this.evalArg(dot, a));

@@ -122,6 +122,22 @@ describe('formatRows', () => {
       'template: :1: function "nope" not defined',
     );
   });
+
+  it("names the docker CLI's row type for a field a row lacks, as docker does; inspect-like data prints <no value>", () => {
+    const ps = { ...psDefaults, context: '*formatter.ContainerContext' };
+    // `docker ps -a --format '{{.Nope}}'` against a daemon: the same words.
+    const message = 'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.ContainerContext';
+    expect(() => formatRows('{{.Nope}}', containers.map((c) => ({ ...c })), ps)).toThrow(message);
+    expect(() => formatRows('table {{.ID}}\t{{.Nope}}', containers.map((c) => ({ ...c })), ps)).toThrow(/can't evaluate field Nope in type \*formatter.ContainerContext/);
+    expect(() => formatRows('{{.Names.Nope}}', containers.map((c) => ({ ...c })), ps)).toThrow(/can't evaluate field Nope in type string/);
+    // Fields it has, `json` and methods are as before; without a context a missing key is <no value>.
+    expect(formatRows('{{.Names}}', containers.map((c) => ({ ...c })), ps)).toBe('web\ndb\nvery-long-container-name\n');
+    expect(formatRows('json', containers.map((c) => ({ ...c })), ps)).toBe(formatRows('json', containers, psDefaults));
+    expect(formatRows('{{.Label "a"}}', [{ Label: (k: string) => `label ${k}` }], ps)).toBe('label a\n');
+    expect(formatRows('{{.Nope}}', containers, psDefaults)).toBe('<no value>\n'.repeat(3));
+    // No rows, nothing executed: no error (`docker volume ls --format '{{.Nope}}'` with none).
+    expect(formatRows('{{.Nope}}', [], ps)).toBe('');
+  });
 });
 
 /** formatRows as it was before its fields-only fast path: every format through the template engine. */

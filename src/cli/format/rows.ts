@@ -8,13 +8,18 @@
 import { HEADER_FUNCTIONS, goJSON } from './functions.js';
 import { tabwrite } from './tabwriter.js';
 import { Template } from './template.js';
-import { HeaderValue } from './values.js';
+import { asGoStruct, goStructType, HeaderValue, type GoMap } from './values.js';
 
 export interface FormatDefaults {
   /** Format used when none is given or it is just `table`, e.g. `table {{.ID}}\t{{.Names}}`. */
   readonly table: string;
   /** Column titles by field path (`ID` → `CONTAINER ID`); others are derived from the name. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The docker CLI's Go type for a row (`*formatter.ContainerContext`): a field a row lacks
+   * is then an error naming it, as docker's is; a row may carry its own (`asGoStruct`).
+   */
+  readonly context?: string;
 }
 
 const TABLE = 'table';
@@ -54,6 +59,8 @@ export function formatRows(format: string | undefined, rows: readonly object[], 
     return isTable ? tabwrite(`${fields.render((field) => resolve([field]))}\n${lines}`) : lines;
   }
   const template = new Template(body);
+  const context = defaults.context;
+  if (context !== undefined) for (const row of rows) if (goStructType(row as GoMap) === undefined) asGoStruct(row, context);
   const lines = rows.map((row) => `${template.execute(row)}\n`).join('');
   if (!isTable) return lines;
   const header = template.execute(new HeaderValue([], resolve), HEADER_FUNCTIONS);

@@ -53,6 +53,23 @@ export function mapGet(m: GoMap, key: string): unknown {
   return Object.hasOwn(m, key) ? m[key] : undefined;
 }
 
+const GO_STRUCT = Symbol('berth.goStruct');
+
+/**
+ * Marks a list row as the docker CLI's formatter context, a Go struct named `type`
+ * (`*formatter.ContainerContext`): a field it lacks is a template error, as in Go, where a
+ * JSON-decoded map (`inspect -f`) gives `<no value>`. The mark is a symbol, unseen by `json`.
+ */
+export function asGoStruct<T extends object>(row: T, type: string): T {
+  Object.defineProperty(row, GO_STRUCT, { value: type, enumerable: false, configurable: true });
+  return row;
+}
+
+/** The Go struct type a row was marked with, if any. */
+export function goStructType(v: GoMap): string | undefined {
+  return (v as { [GO_STRUCT]?: string })[GO_STRUCT];
+}
+
 /** The Go type a value would have after JSON decoding, for error messages. */
 export function goTypeName(v: unknown): string {
   if (isNil(v)) return 'interface {}';
