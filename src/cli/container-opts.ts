@@ -603,3 +603,51 @@ function normaliseExtraHost(v: string): string {
   if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
   return `${name}:${ip}`;
 }
+
+/** `docker update`'s flags. */
+export const UPDATE_FLAGS: readonly FlagDef[] = [
+  n('cpu-period', 'Limit CPU CFS (Completely Fair Scheduler) period'),
+  n('cpu-quota', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
+  n('cpu-shares', 'CPU shares (relative weight)', 'c'),
+  s('cpus', 'Number of CPUs', undefined, 'decimal'),
+  s('cpuset-cpus', 'CPUs in which to allow execution (0-3, 0,1)'),
+  s('memory', 'Memory limit', 'm', 'bytes'),
+  s('memory-reservation', 'Memory soft limit', undefined, 'bytes'),
+  s('memory-swap', "Swap limit equal to memory plus swap: -1 to enable unlimited swap", undefined, 'bytes'),
+  n('pids-limit', 'Tune container pids limit (set -1 for unlimited)'),
+  s('restart', 'Restart policy to apply when a container exits', undefined, 'string'),
+];
+
+/** The body of `POST /containers/{id}/update` from `update`'s flags: only what was given (as the docker CLI sends it). */
+export function updateBody(f: Flags): Record<string, unknown> {
+  const command = 'update';
+  const body: Record<string, unknown> = {};
+  const cpus = f.str('cpus');
+  if (cpus !== undefined && cpus !== '') {
+    try {
+      body.NanoCpus = parseNanoCpus(cpus);
+    } catch (e) {
+      throw flagError('--cpus', cpus, e, command);
+    }
+  }
+  for (const [flag, field] of [['cpu-period', 'CpuPeriod'], ['cpu-quota', 'CpuQuota'], ['cpu-shares', 'CpuShares']] as const) {
+    if (f.changed(flag)) body[field] = f.int(flag) ?? 0;
+  }
+  const cpuset = f.str('cpuset-cpus');
+  if (cpuset !== undefined && cpuset !== '') body.CpusetCpus = cpuset;
+  for (const [flag, field] of [['memory', 'Memory'], ['memory-reservation', 'MemoryReservation'], ['memory-swap', 'MemorySwap']] as const) {
+    const v = bytesFlag(f, flag, `--${flag}`, command);
+    if (v !== 0) body[field] = v;
+  }
+  if (f.changed('pids-limit')) body.PidsLimit = f.int('pids-limit') ?? 0;
+  const restart = f.str('restart');
+  if (restart !== undefined && restart !== '') {
+    try {
+      body.RestartPolicy = parseRestartPolicy(restart);
+    } catch (e) {
+      throw flagError('--restart', restart, e, command);
+    }
+  }
+  if (Object.keys(body).length === 0) throw new UsageError('you must provide one or more flags when using this command', command);
+  return body;
+}

@@ -155,6 +155,11 @@ export class OciRuntime {
     return JSON.parse(r.stdout) as RuntimeState;
   }
 
+  /** Changes a running container's cgroup limits (`runc update --resources -`, OCI `linux.resources`). */
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    await this.run(this.config.runtime, ['--root', this.config.stateDir, 'update', '--resources', '-', id], { input: JSON.stringify(resources) });
+  }
+
   async pause(id: string): Promise<void> {
     await this.rt(['pause', id]);
   }

@@ -108,6 +108,42 @@ describe.skipIf(!rootTestsEnabled())(`terminals, resources and init (${rootSkipR
       expect(fine).toEqual({ code: 0, stdout: 'survived 4000000\n', stderr: '' });
     });
 
+    it('change with update while the container runs (docker update and berth update), and keep for its next start', () => {
+      const up = d.docker(['update', '--memory', '96m', '--pids-limit', '60', '--cpus', '0.25', id]);
+      expect(up).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+      if (CGROUP_V2) {
+        expect(hostFile('memory', 'memory.max')).toBe(String(96 * 1024 * 1024));
+        expect(hostFile('pids', 'pids.max')).toBe('60');
+        expect(hostFile('cpu', 'cpu.max')).toBe('25000 100000');
+      } else {
+        expect(hostFile('memory', 'memory.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
+        expect(hostFile('pids', 'pids.max')).toBe('60');
+        expect(hostFile('cpu', 'cpu.cfs_quota_us')).toBe('25000');
+      }
+      expect(d.berth(['update', '--pids-limit', '-1', '--restart', 'on-failure:2', id]).code).toBe(0);
+      expect(hostFile('pids', 'pids.max')).toBe('max');
+      expect(inspectField(d, id, '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}')).toBe(
+        `${96 * 1024 * 1024} 0 250000000 on-failure:2`,
+      );
+      // Bad input: nothing to change, a limit under the minimum, a policy --rm forbids.
+      expect(d.berth(['update', id])).toMatchObject({ code: 125, stderr: expect.stringContaining('you must provide one or more flags') });
+      expect(d.berth(['update', '--memory', '1m', id])).toMatchObject({ code: 1, stderr: expect.stringContaining('Minimum memory limit allowed is 6MB') });
+      expect(hostFile('memory', CGROUP_V2 ? 'memory.max' : 'memory.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
+      // The limits are the container's: they come back with its next start.
+      expect(d.docker(['restart', '-t', '0', id]).code).toBe(0);
+      expect(hostFile('cpu', CGROUP_V2 ? 'cpu.max' : 'cpu.cfs_quota_us')).toBe(CGROUP_V2 ? '25000 100000' : '25000');
+      expect(hostFile('memory', CGROUP_V2 ? 'memory.max' : 'memory.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
+    });
+
+    it('update refuses a restart policy for a container started with --rm', () => {
+      const r = d.docker(['run', '-d', '--rm', 'busybox', 'sleep', '100']);
+      const rmId = r.stdout.trim();
+      const up = d.docker(['update', '--restart', 'always', rmId]);
+      expect(up.code).not.toBe(0);
+      expect(up.stderr).toContain('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      d.docker(['rm', '-f', rmId]);
+    });
+
     it('the cgroup goes away with the container', () => {
       const dir = CGROUP_V2 ? `/sys/fs/cgroup/berth/${id}` : `/sys/fs/cgroup/memory/berth/${id}`;
       expect(existsSync(dir)).toBe(true);

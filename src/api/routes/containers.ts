@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { InvalidArgument } from '../../core/errors.js';
 import { readJsonLog, readLog, logSize, type ContainerRecord, type EndpointConfig, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
-import type { ContainerConfig, HostConfig } from '../../engine/containers/types.js';
+import type { ContainerConfig, ContainerUpdate, HostConfig } from '../../engine/containers/types.js';
 import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, untilTime, type Ctx, type Handler } from '../context.js';
 import { openRawStream } from '../raw-stream.js';
 import { containerInspect, containerSummary } from '../views.js';
@@ -46,6 +46,10 @@ export const containerRoutes: readonly Route[] = [
   ['POST', '/containers/:id/resize', async (ctx) => {
     await ctx.engine.containers.resize(param(ctx, 'id'), intQuery(ctx.query, 'h') ?? 24, intQuery(ctx.query, 'w') ?? 80);
     sendStatus(ctx, 200);
+  }],
+  ['POST', '/containers/:id/update', async (ctx) => {
+    const body = (await jsonBody<ContainerUpdate>(ctx)) ?? {};
+    sendJson(ctx, 200, await ctx.engine.containers.update(param(ctx, 'id'), body));
   }],
   ['POST', '/containers/:id/wait', wait],
   ['DELETE', '/containers/:id', async (ctx) => {

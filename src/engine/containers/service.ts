@@ -15,12 +15,12 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
-import { buildSpec, resolveUser, type OciMount } from './spec.js';
+import { buildSpec, resolveUser, resourceLimits, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import { copyTreeInto } from '../../sys/fs.js';
 import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
 import type { VolumeService } from '../volumes/service.js';
-import { emptyState, type ContainerConfig, type ContainerRecord, type EndpointConfig, type HostConfig, type MountPoint } from './types.js';
+import { emptyState, type ContainerConfig, type ContainerRecord, type ContainerUpdate, type EndpointConfig, type HostConfig, type MountPoint } from './types.js';
 
 /**
  * Containers: records on disk, the overlay root, and the lifecycle on the OCI runtime.
@@ -864,6 +864,50 @@ export class ContainerService {
     rec.state = { ...rec.state, Paused: false, Status: 'running' };
     await this.save(rec);
     this.o.events.publish('container', 'unpause', rec.id, this.attrs(rec));
+  }
+
+  // ---- update ------------------------------------------------------------------------------
+
+  /**
+   * `docker update`: new cgroup limits and restart policy. As in Docker, a limit given as 0 is
+   * left as it is, a pids limit of 0 or less means unlimited; a running container gets the
+   * limits at once (`runc update`), and the record keeps them for its next start.
+   */
+  async update(idOrName: string, u: ContainerUpdate): Promise<{ Warnings: string[] }> {
+    const rec = this.get(idOrName);
+    const hc: HostConfig = { ...rec.hostConfig };
+    const set = <K extends keyof ContainerUpdate & keyof HostConfig>(k: K): void => {
+      const v = u[k];
+      if (v !== undefined && v !== null && v !== 0 && v !== '') (hc as Record<string, unknown>)[k] = v;
+    };
+    for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus'] as const) set(k);
+    if (u.PidsLimit !== undefined && u.PidsLimit !== null) hc.PidsLimit = u.PidsLimit > 0 ? u.PidsLimit : 0;
+    if ((u.NanoCpus ?? 0) > 0 && ((hc.CpuPeriod ?? 0) > 0 || (hc.CpuQuota ?? 0) > 0)) {
+      throw new InvalidArgument(`Conflicting options: Nano CPUs and CPU ${(hc.CpuPeriod ?? 0) > 0 ? 'Period' : 'Quota'} cannot both be set`);
+    }
+    if (((u.CpuPeriod ?? 0) > 0 || (u.CpuQuota ?? 0) > 0) && (hc.NanoCpus ?? 0) > 0) {
+      throw new InvalidArgument(`Conflicting options: CPU ${(u.CpuPeriod ?? 0) > 0 ? 'Period' : 'Quota'} cannot be updated as NanoCPUs has already been set`);
+    }
+    if ((hc.Memory ?? 0) > 0 && (hc.MemorySwap ?? 0) > 0 && (hc.MemorySwap ?? 0) < (hc.Memory ?? 0)) {
+      throw new InvalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+    }
+    const policy = u.RestartPolicy;
+    if (policy !== undefined && policy !== null && (policy.Name ?? '') !== '') {
+      if (rec.hostConfig.AutoRemove === true && policy.Name !== 'no') throw new InvalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      hc.RestartPolicy = { Name: policy.Name, MaximumRetryCount: policy.MaximumRetryCount ?? 0 };
+    }
+    validateHostConfig(hc);
+    const limits = resourceLimits(hc); // also checks the memory minimum
+    if (rec.state.Running) {
+      await this.o.runtime.update(rec.id, {
+        ...limits,
+        ...(u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0 ? { pids: { limit: -1 } } : {}),
+      });
+    }
+    rec.hostConfig = hc;
+    await this.save(rec);
+    this.o.events.publish('container', 'update', rec.id, this.attrs(rec));
+    return { Warnings: [] };
   }
 
   // ---- wait, rename, remove ---------------------------------------------------------------

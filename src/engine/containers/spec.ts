@@ -1,5 +1,5 @@
 import { InvalidArgument } from '../../core/errors.js';
-import type { ContainerRecord } from './types.js';
+import type { ContainerRecord, HostConfig } from './types.js';
 
 /**
  * Builds the OCI runtime spec for a container: a pure function of the container record,
@@ -113,26 +113,8 @@ export function buildSpec(input: SpecInput): OciSpec {
 
   const resources: Record<string, unknown> = {
     devices: [{ allow: privileged, access: 'rwm' }, ...(privileged ? [] : DEFAULT_DEVICE_RULES)],
+    ...resourceLimits(hc),
   };
-  const memory: Record<string, number> = {};
-  if (hc.Memory !== undefined && hc.Memory > 0) {
-    if (hc.Memory < 6 * 1024 * 1024) throw new InvalidArgument('Minimum memory limit allowed is 6MB');
-    memory.limit = hc.Memory;
-    if (hc.MemorySwap !== undefined && hc.MemorySwap !== 0) memory.swap = hc.MemorySwap;
-  }
-  if (hc.MemoryReservation !== undefined && hc.MemoryReservation > 0) memory.reservation = hc.MemoryReservation;
-  if (Object.keys(memory).length > 0) resources.memory = memory;
-  const cpu: Record<string, unknown> = {};
-  if (hc.NanoCpus !== undefined && hc.NanoCpus > 0) {
-    cpu.period = 100000;
-    cpu.quota = Math.round((hc.NanoCpus / 1e9) * 100000);
-  }
-  if (hc.CpuQuota !== undefined && hc.CpuQuota > 0) cpu.quota = hc.CpuQuota;
-  if (hc.CpuPeriod !== undefined && hc.CpuPeriod > 0) cpu.period = hc.CpuPeriod;
-  if (hc.CpuShares !== undefined && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
-  if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
-  if (Object.keys(cpu).length > 0) resources.cpu = cpu;
-  if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit > 0) resources.pids = { limit: hc.PidsLimit };
 
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.hostNetwork !== true) namespaces.push(input.netnsPath !== undefined ? { type: 'network', path: input.netnsPath } : { type: 'network' });
@@ -238,4 +220,32 @@ export function resolveUser(spec: string | undefined, passwd: string, group: str
     .filter((x) => (x[3] ?? '').split(',').includes(name) && Number(x[2]) !== gid)
     .map((x) => Number(x[2]));
   return { uid, gid, additionalGids, home };
+}
+
+/**
+ * The OCI `linux.resources` limits of a host config (memory, cpu, pids): for the spec of a
+ * new container, and for `runc update` of a running one (`docker update`).
+ */
+export function resourceLimits(hc: HostConfig): { memory?: Record<string, number>; cpu?: Record<string, unknown>; pids?: { limit: number } } {
+  const out: { memory?: Record<string, number>; cpu?: Record<string, unknown>; pids?: { limit: number } } = {};
+  const memory: Record<string, number> = {};
+  if (hc.Memory !== undefined && hc.Memory > 0) {
+    if (hc.Memory < 6 * 1024 * 1024) throw new InvalidArgument('Minimum memory limit allowed is 6MB');
+    memory.limit = hc.Memory;
+    if (hc.MemorySwap !== undefined && hc.MemorySwap !== 0) memory.swap = hc.MemorySwap;
+  }
+  if (hc.MemoryReservation !== undefined && hc.MemoryReservation > 0) memory.reservation = hc.MemoryReservation;
+  if (Object.keys(memory).length > 0) out.memory = memory;
+  const cpu: Record<string, unknown> = {};
+  if (hc.NanoCpus !== undefined && hc.NanoCpus > 0) {
+    cpu.period = 100000;
+    cpu.quota = Math.round((hc.NanoCpus / 1e9) * 100000);
+  }
+  if (hc.CpuQuota !== undefined && hc.CpuQuota > 0) cpu.quota = hc.CpuQuota;
+  if (hc.CpuPeriod !== undefined && hc.CpuPeriod > 0) cpu.period = hc.CpuPeriod;
+  if (hc.CpuShares !== undefined && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
+  if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
+  if (Object.keys(cpu).length > 0) out.cpu = cpu;
+  if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit > 0) out.pids = { limit: hc.PidsLimit };
+  return out;
 }

@@ -215,3 +215,17 @@ export interface MountPoint {
   /** berth: fill a new, empty volume with the image's content at this path first (Docker's copy-up). */
   CopyUp?: boolean;
 }
+
+/** The body of `POST /containers/{id}/update` (Docker's `UpdateConfig`): resources and the restart policy. */
+export interface ContainerUpdate {
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  PidsLimit?: number | null;
+  RestartPolicy?: Partial<RestartPolicy> | null;
+}
