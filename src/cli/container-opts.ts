@@ -604,19 +604,9 @@ function normaliseExtraHost(v: string): string {
   return `${name}:${ip}`;
 }
 
-/** `docker update`'s flags. */
-export const UPDATE_FLAGS: readonly FlagDef[] = [
-  n('cpu-period', 'Limit CPU CFS (Completely Fair Scheduler) period'),
-  n('cpu-quota', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
-  n('cpu-shares', 'CPU shares (relative weight)', 'c'),
-  s('cpus', 'Number of CPUs', undefined, 'decimal'),
-  s('cpuset-cpus', 'CPUs in which to allow execution (0-3, 0,1)'),
-  s('memory', 'Memory limit', 'm', 'bytes'),
-  s('memory-reservation', 'Memory soft limit', undefined, 'bytes'),
-  s('memory-swap', "Swap limit equal to memory plus swap: -1 to enable unlimited swap", undefined, 'bytes'),
-  n('pids-limit', 'Tune container pids limit (set -1 for unlimited)'),
-  s('restart', 'Restart policy to apply when a container exits', undefined, 'string'),
-];
+/** `docker update`'s flags: those of `run` for the limits and the restart policy, without defaults (nothing is sent unless given). */
+const UPDATE_FLAG_NAMES = new Set(['cpu-period', 'cpu-quota', 'cpu-shares', 'cpus', 'cpuset-cpus', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart']);
+export const UPDATE_FLAGS: readonly FlagDef[] = CONTAINER_FLAGS.filter((d) => UPDATE_FLAG_NAMES.has(d.long)).map(({ default: _none, ...d }) => d);
 
 /** The body of `POST /containers/{id}/update` from `update`'s flags: only what was given (as the docker CLI sends it). */
 export function updateBody(f: Flags): Record<string, unknown> {
@@ -641,7 +631,7 @@ export function updateBody(f: Flags): Record<string, unknown> {
   }
   if (f.changed('pids-limit')) body.PidsLimit = f.int('pids-limit') ?? 0;
   const restart = f.str('restart');
-  if (restart !== undefined && restart !== '') {
+  if (f.changed('restart') && restart !== undefined && restart !== '') {
     try {
       body.RestartPolicy = parseRestartPolicy(restart);
     } catch (e) {

@@ -217,15 +217,6 @@ export interface MountPoint {
 }
 
 /** The body of `POST /containers/{id}/update` (Docker's `UpdateConfig`): resources and the restart policy. */
-export interface ContainerUpdate {
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  PidsLimit?: number | null;
+export type ContainerUpdate = Pick<HostConfig, 'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'PidsLimit'> & {
   RestartPolicy?: Partial<RestartPolicy> | null;
-}
+};
