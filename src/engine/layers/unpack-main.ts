@@ -9,6 +9,7 @@
 import { isBerthError } from '../../core/errors.js';
 import { ByteFeed } from '../util/feed.js';
 import { unpackLayer } from './unpack.js';
+import { PARENT_ENV } from './unpack-process.js';
 
 /** Input queued while the unpacker works, at most. */
 const INPUT_BYTES = 4 * 1024 * 1024;
@@ -22,7 +23,10 @@ async function main(): Promise<void> {
   }
   // A daemon that dies (kill -9) leaves its unpack processes behind: one ends at once rather
   // than go on filling a scratch directory the next daemon removes at start.
-  const parent = process.ppid;
+  // The daemon names itself (PARENT_ENV): a daemon that died before this process got here
+  // has left it a child of init already, which a ppid taken now would not show.
+  const parent = Number(process.env[PARENT_ENV]) || process.ppid;
+  if (process.ppid !== parent) process.exit(1);
   setInterval(() => {
     if (process.ppid !== parent) process.exit(1);
   }, 100).unref();

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Internal, InvalidArgument } from '../../core/errors.js';
 import { Semaphore } from '../util/limit.js';
 import { PLACEMENT_PEEK_BYTES, UNPACK_PROCESS_MIN_BYTES, manySmallFiles, tarHead, unpackLayer, unpackLayerInProcess, unpackLayerPlaced } from './index.js';
+import { PARENT_ENV } from './unpack-process.js';
 import { IS_ROOT, describeTree, makeTar, sha256hex, tempDir, type TarEntry } from './test-helpers.js';
 
 // The unpack process runs tsc's output of unpack-main.ts: `npm run build` comes before the
@@ -127,9 +128,10 @@ describe('unpackLayerInProcess', () => {
 
   it('ends when the process that started it dies (a daemon killed), even with its input still open', async () => {
     // sh starts the unpack process in the background reading a pipe of this test (fd 3, never
-    // ended: a background job's own stdin would be /dev/null), prints its pid and exits: the
-    // unpack process loses its parent.
-    const sh = spawn('sh', ['-c', 'node "$0" "$1" <&3 & echo $!; sleep 0.3', SCRIPT, dest], { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] });
+    // ended: a background job's own stdin would be /dev/null), naming itself as its parent as
+    // the daemon does, prints its pid and exits at once: the unpack process has lost its
+    // parent before its first line of JavaScript (it was a child of init from the start).
+    const sh = spawn('sh', ['-c', `${PARENT_ENV}=$$ node "$0" "$1" <&3 & echo $!`, SCRIPT, dest], { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] });
     const input = sh.stdio[3] as NodeJS.WritableStream;
     const out = sh.stdio[1] as Readable;
     const pid = Number((await new Promise<Buffer>((res) => out.once('data', res))).toString().trim());

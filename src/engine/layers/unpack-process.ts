@@ -41,11 +41,14 @@ export interface ProcessUnpackOptions {
 
 /** The environment for the unpack process: no CA bundle to load (it does no TLS), no NODE_OPTIONS. */
 function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, [PARENT_ENV]: String(process.pid) };
   delete env['NODE_EXTRA_CA_CERTS'];
   delete env['NODE_OPTIONS'];
   return env;
 }
+
+/** The unpack process's parent, the daemon: it ends when its parent is another. */
+export const PARENT_ENV = 'BERTH_UNPACK_PARENT';
 
 /**
  * Unpacks one layer blob read from `input` into the empty directory `dest` in an unpack
