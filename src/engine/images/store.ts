@@ -234,7 +234,9 @@ export class ImageStore {
       const known = this.compressed.get(diffId);
       if (known !== undefined && (await this.content.has(known.digest)) && (await this.content.size(known.digest)) === known.size) return { variant: known, made: false };
       if (!(await this.content.has(diffId))) throw new NotFound(`layer ${diffId}: its uncompressed blob is not in the content store`);
-      const gzip = createGzip();
+      // Output in 256 KiB pieces (16 KiB by default): the daemon's work is per piece. A 50 MB
+      // layer of random data: 2.1–2.6 → 1.7–1.8 s with the daemon's V8 flags.
+      const gzip = createGzip({ chunkSize: 256 * 1024 });
       const feeding = pipeline(this.content.stream(diffId), verifyingDigest(diffId), gzip);
       // Both settle before anything is decided, so a failed write has removed its temp file.
       const [written, fed] = await Promise.allSettled([this.content.ingest(gzip), feeding]);
