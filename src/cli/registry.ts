@@ -62,7 +62,7 @@ export const COMMANDS: Readonly<Record<string, Entry>> = {
   top: { summary: 'Display the running processes of a container', load: async () => (await misc()).top },
   unpause: { summary: 'Unpause all processes within one or more containers', load: async () => (await lifecycle()).unpause },
   version: { summary: 'Show the berth version information', load: async () => (await system()).version },
-  update: { summary: 'Update configuration of one or more containers', load: async () => (await lifecycle()).update },
+  update: { summary: 'Update configuration of one or more containers', load: async () => (await import('./commands/update.js')).update },
   wait: { summary: 'Block until one or more containers stop, then print their exit codes', load: async () => (await lifecycle()).wait },
 };
 

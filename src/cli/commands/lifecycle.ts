@@ -1,7 +1,6 @@
-/** stop, kill, restart, rm, pause, unpause, rename, wait, update: one Engine API call per container. */
+/** stop, kill, restart, rm, pause, unpause, rename, wait: one Engine API call per container. */
 import { NotFound } from '../../core/errors.js';
 import type { FlagDef, Flags } from '../args.js';
-import { updateBody, UPDATE_FLAGS } from '../container-opts.js';
 import { forEachTarget, type Cli, type CommandDef } from '../context.js';
 
 const c = (name: string) => `/containers/${encodeURIComponent(name)}`;
@@ -107,20 +106,5 @@ export const rename: CommandDef = {
     if (oldName === '' || newName === '') throw new Error('Error: neither old nor new names may be empty');
     await cli.client().call('POST', `${c(oldName)}/rename`, { query: { name: newName } });
     return 0;
-  },
-};
-
-export const update: CommandDef = {
-  name: 'update',
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  description: 'Update configuration of one or more containers',
-  flags: UPDATE_FLAGS,
-  minArgs: 1,
-  run: (cli, f, args) => {
-    const body = updateBody(f);
-    return forEachTarget(cli, args, async (t) => {
-      await cli.client().call('POST', `${c(t)}/update`, { body });
-      return t;
-    });
   },
 };
