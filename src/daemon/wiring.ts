@@ -88,13 +88,15 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     source: { lookup: (net, name) => networks.lookup(net, name), reverse: (net, ip) => networks.reverse(net, ip) },
     ...(cfg.log ? { log: cfg.log } : {}),
   });
+  // One mounter for all: unmounts asked for together share an umount process.
+  const mounter = new Mounter();
   const networks: NetworkService = new NetworkService({
     root: join(cfg.root, 'network'),
     tag,
     // The first daemon on the machine (the default root) gets Docker-like names; isolated
     // daemons (tests) get their own bridge, named after their state directory.
     defaultBridgeName: cfg.root === '/var/lib/berth' ? 'berth0' : `berth${tag}`,
-    net: new NetOps(),
+    net: new NetOps(undefined, mounter),
     iptables: new Iptables(),
     events,
     dns,
@@ -102,7 +104,6 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     ...(cfg.log ? { log: cfg.log } : {}),
   });
   await networks.init();
-  const mounter = new Mounter();
   const volumes = new VolumeService(cfg.root, mounter, events);
   await volumes.init();
   const containers = new ContainerService({

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Runner } from './exec.js';
@@ -15,7 +16,15 @@ export interface Mount {
   cwd?: string;
 }
 
+/** Mount points one umount process takes at most (its argument list stays a few KiB). */
+const MAX_DETACH_BATCH = 64;
+
 export class Mounter {
+  /** Lazy unmounts waiting for the next umount process. */
+  private batch: { targets: string[]; done: Promise<void> } | undefined;
+  /** The umount process running (or the last one), which the next batch waits for. */
+  private busy: Promise<void> = Promise.resolve();
+
   constructor(private readonly run: Runner = defaultRun) {}
 
   async mount(m: Mount, target: string): Promise<void> {
@@ -30,8 +39,33 @@ export class Mounter {
    * there has a device of its own (overlay, tmpfs), so `hasOwnDevice` tells whether it is.
    */
   async unmount(target: string, opts: { ownDevice?: boolean } = {}): Promise<void> {
-    if (!(await this.isMounted(target, opts))) return;
-    await this.run('umount', ['-l', target], { allowFailure: true });
+    // The device check is synchronous (two stats), so that unmounts asked for together (a
+    // container's root and its network namespace at its exit) reach the same batch.
+    if (!(opts.ownDevice === true ? hasOwnDeviceSync(target) : await isMounted(target))) return;
+    await this.detach(target);
+  }
+
+  /**
+   * `umount -l target`, in one umount process with every other lazy unmount asked for in the
+   * same turn of the event loop or while the previous process runs: an exit's root filesystem
+   * and network namespace, a burst of removals. A target that is not mounted is not an error.
+   */
+  detach(target: string): Promise<void> {
+    let batch = this.batch;
+    if (batch === undefined || batch.targets.length >= MAX_DETACH_BATCH) {
+      const targets: string[] = [];
+      const done = this.busy
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        .then(async () => {
+          if (this.batch?.targets === targets) this.batch = undefined;
+          await this.run('umount', ['-l', ...targets], { allowFailure: true });
+        });
+      batch = { targets, done };
+      this.batch = batch;
+      this.busy = done.catch(() => undefined);
+    }
+    batch.targets.push(target);
+    return batch.done;
   }
 
   /** Whether something is mounted on `target` (see `unmount` for `ownDevice`). */
@@ -48,6 +82,12 @@ export class Mounter {
  */
 export async function hasOwnDevice(target: string): Promise<boolean> {
   const [t, parent] = await Promise.all([stat(target).catch(() => undefined), stat(dirname(target)).catch(() => undefined)]);
+  return t !== undefined && parent !== undefined && t.dev !== parent.dev;
+}
+
+function hasOwnDeviceSync(target: string): boolean {
+  const t = statSync(target, { throwIfNoEntry: false });
+  const parent = statSync(dirname(target), { throwIfNoEntry: false });
   return t !== undefined && parent !== undefined && t.dev !== parent.dev;
 }
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { Internal } from '../core/errors.js';
 import { run as defaultRun, type Runner } from './exec.js';
+import { Mounter } from './mount.js';
 
 /**
  * Links, bridges and network namespaces, through iproute2 (`ip`). The one place berth
@@ -26,7 +27,10 @@ export interface VethPlan {
 }
 
 export class NetOps {
-  constructor(private readonly run: Runner = defaultRun) {}
+  constructor(
+    private readonly run: Runner = defaultRun,
+    private readonly mounter: Mounter = new Mounter(run),
+  ) {}
 
   private async ip(args: string[], input?: string): Promise<void> {
     const r = await this.run('ip', args, { allowFailure: true, ...(input !== undefined ? { input } : {}) });
@@ -73,9 +77,18 @@ export class NetOps {
     return this.netnsPath(netns);
   }
 
-  /** Deleting the namespace also destroys the container ends of its veth pairs (and so the host ends). */
+  /**
+   * What `ip netns del` does: a lazy unmount of the namespace's bind mount and its file gone
+   * (the unmount goes with the container root's, in one process). The namespace ends with its
+   * last user, and with it the container ends of its veth pairs (and so the host ends).
+   */
   async deleteNetns(name: string): Promise<void> {
-    if (existsSync(this.netnsPath(name))) await this.ip(['netns', 'del', name]);
+    const path = this.netnsPath(name);
+    if (!existsSync(path)) return;
+    await this.mounter.detach(path);
+    await unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw new Internal(`removing network namespace ${name}: ${e.message}`);
+    });
   }
 
   /** Removes one container-side interface (disconnect of a running container). */

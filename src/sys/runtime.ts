@@ -1,4 +1,5 @@
 import { constants, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -143,9 +144,15 @@ export class OciRuntime {
     }
   }
 
-  /** Deletes the runtime's container; with no state of it (the usual case before a start), no process is spawned. */
+  /**
+   * Deletes the runtime's container; with no state of it (the usual case before a start), no
+   * process is spawned. A runc container whose init has ended is deleted as runc would delete
+   * it, without a runc process (`removeEndedState`); anything else goes to `runc delete --force`.
+   */
   async delete(id: string): Promise<void> {
-    if (!existsSync(join(this.config.stateDir, id))) return;
+    const dir = join(this.config.stateDir, id);
+    if (!existsSync(dir)) return;
+    if (basename(this.config.runtime) === 'runc' && (await removeEndedState(dir).catch(() => false))) return;
     await this.run(this.config.runtime, ['--root', this.config.stateDir, 'delete', '--force', id], { allowFailure: true });
   }
 
@@ -225,6 +232,74 @@ export async function startThroughFifo(fifo: string, initPid: number): Promise<b
     // runc's own start removes it too; its absence is what marks the container running
   }
   return true;
+}
+
+/** The parts of runc's `state.json` (libcontainer `State`) that deleting an ended container needs. */
+interface RuncStateFile {
+  init_process_pid?: number;
+  init_process_start?: number;
+  cgroup_paths?: Record<string, string>;
+  intel_rdt_path?: string | null;
+  config?: {
+    namespaces?: { type: string; path?: string }[] | null;
+    hooks?: Record<string, unknown[] | null> | null;
+    cgroups?: { Systemd?: boolean } | null;
+  };
+}
+
+/**
+ * What `runc delete` does for a container whose init process has ended (libcontainer's
+ * `destroy`): remove its cgroups, then its state directory. Saves a Go process (~10 ms of CPU)
+ * on every container exit. True when done; false, with nothing removed but possibly some
+ * empty cgroups, whenever runc itself should decide: the init still runs (created, running,
+ * paused), the container shares a pid namespace (runc then kills what is left in its
+ * cgroup), hooks or Intel RDT to undo, systemd-managed cgroups, a cgroup that has cgroups of
+ * its own or keeps processes.
+ */
+export async function removeEndedState(dir: string): Promise<boolean> {
+  const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as RuncStateFile;
+  const cfg = state.config;
+  if (cfg === undefined || cfg.cgroups?.Systemd === true || (state.intel_rdt_path ?? '') !== '') return false;
+  if (Object.values(cfg.hooks ?? {}).some((h) => (h?.length ?? 0) > 0)) return false;
+  if (!(cfg.namespaces ?? []).some((n) => n.type === 'NEWPID' && (n.path ?? '') === '')) return false;
+  if (state.init_process_pid === undefined || initAlive(state.init_process_pid, state.init_process_start)) return false;
+  for (const path of Object.values(state.cgroup_paths ?? {})) {
+    if (!(await removeCgroup(path))) return false;
+  }
+  await rm(dir, { recursive: true, force: true });
+  return true;
+}
+
+/**
+ * rmdir of one leaf cgroup. The processes of an ended pid namespace may take a moment to
+ * leave it (EBUSY): a few tries, 10 to 80 ms apart, as runc's own `RemovePath` does.
+ */
+async function removeCgroup(path: string): Promise<boolean> {
+  for (let delay = 10; ; delay *= 2) {
+    try {
+      await rmdir(path);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY' || delay > 80) return false;
+      const children = await readdir(path, { withFileTypes: true }).catch(() => []);
+      if (children.some((c) => c.isDirectory())) return false;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** Whether the container's init still exists: its pid, with the start time runc recorded. */
+function initAlive(pid: number, start: number | undefined): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is the state (field 3 of proc(5)); the start time is field 22.
+    return start === undefined || fields[19] === String(start);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a process exists and is not a zombie. */
