@@ -63,18 +63,31 @@ export class NetOps {
 
   /**
    * A named namespace with loopback up and the given veth pairs in it, in two `ip -batch`
-   * processes: one on the host (namespace, pairs, bridge ports with hairpin on, so a container
-   * reaching its own published port through the host comes back), one inside the namespace
-   * (addresses, links up, default route). `create` false adds pairs to an existing namespace
-   * (`network connect` of a running container).
+   * processes: `plumbHost`, then `plumbInside`. `create` false adds pairs to an existing
+   * namespace (`network connect` of a running container).
    */
   async plumb(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<string> {
+    const path = await this.plumbHost(netns, veths, opts);
+    await this.plumbInside(netns, veths, opts);
+    return path;
+  }
+
+  /**
+   * On the host: the namespace (with `create`, unless it is there), the pairs with their
+   * container ends in it, the host ends on their bridges with hairpin on (a container reaching
+   * its own published port through the host comes back) and up. Returns the namespace's path.
+   */
+  async plumbHost(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<string> {
     const fresh = opts.create && !existsSync(this.netnsPath(netns));
     const host = [...(fresh ? [`netns add ${netns}`] : []), ...veths.flatMap(hostSide)];
-    const inside = [...(opts.create ? ['link set lo up'] : []), ...veths.flatMap(namespaceSide)];
     if (host.length > 0) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
-    if (inside.length > 0) await this.ip(['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
     return this.netnsPath(netns);
+  }
+
+  /** Inside the namespace: loopback (with `create`), addresses, links up, the default route. */
+  async plumbInside(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<void> {
+    const inside = [...(opts.create ? ['link set lo up'] : []), ...veths.flatMap(namespaceSide)];
+    if (inside.length > 0) await this.ip(['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
   }
 
   /**

@@ -53,6 +53,18 @@ describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['bridge bridge', 'host host', 'none null']);
   });
 
+  it("a container's first instruction finds its address, loopback and default route in place", () => {
+    // The runtime creates the container while its namespace is still being set up inside;
+    // the process may only start once that is done.
+    for (let i = 0; i < 3; i++) {
+      const r = d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'ip -o -4 addr show; ip route show default']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/\blo\s+inet 127\.0\.0\.1\/8/);
+      expect(r.stdout).toMatch(/\beth0\s+inet \d+\.\d+\.\d+\.\d+\/\d+/);
+      expect(r.stdout).toMatch(/^default via \d+\.\d+\.\d+\.\d+ dev eth0/m);
+    }
+  });
+
   it('containers on a user network reach each other by name, aliases answer round-robin', () => {
     expect(d.docker(['network', 'create', 'appnet']).code).toBe(0);
     d.bridges.push(`br-${inspectField(d, 'appnet', '{{.Id}}').slice(0, 12)}`);

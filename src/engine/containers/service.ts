@@ -466,6 +466,10 @@ export class ContainerService {
       await this.startProcess(rec);
     } catch (e) {
       rec.state = { ...rec.state, Status: rec.hasBeenStarted ? 'exited' : 'created', Running: false, Pid: 0, Error: errorMessage(e), ExitCode: exitCodeForError(errorMessage(e)) };
+      // A process the runtime created is killed below: its monitor's exit file must not be
+      // taken for the end of a run that never began.
+      const l = this.liveOf(rec.id);
+      delete l.resolveExit;
       // Undo what was made, each step whatever the others do: a full disk, say, fails the
       // save too, and must not leave the root mounted or the network set up.
       await Promise.all([
@@ -476,11 +480,9 @@ export class ContainerService {
       ]);
       await this.save(rec).catch((e2: unknown) => this.o.onError?.(`recording the failed start of ${rec.id.slice(0, 12)}: ${errorMessage(e2)}`));
       // Whoever waits for this run to end (an attached `run`) learns it never started.
-      const l = this.liveOf(rec.id);
       const keep = l.waiters.filter((w) => w.condition === 'removed');
       for (const w of l.waiters) if (w.condition !== 'removed') w.resolve(rec.state.ExitCode);
       l.waiters = keep;
-      delete l.resolveExit;
       delete l.stdinQueue;
       // Docker removes an --rm container whose start failed; `run --rm` waits for exactly that.
       if (rec.hostConfig.AutoRemove === true) await this.remove(rec.id, { force: true, volumes: true }).catch(() => undefined);
@@ -509,10 +511,21 @@ export class ContainerService {
     // The root filesystem and the network do not depend on each other: both at once. When one
     // fails, the other has finished before start()'s clean-up undoes what was made.
     const [root, network] = await Promise.allSettled([this.prepareRoot(rec), this.o.network ? this.o.network.setUp(rec, (x) => this.get(x)) : undefined]);
-    if (root.status === 'rejected') throw root.reason;
-    if (network.status === 'rejected') throw network.reason;
-    const { rootfs, user } = root.value;
-    const net: ContainerNetSetup = network.value ?? { hostNetwork: false, hostsLines: [] };
+    // The network's last steps go on while the runtime creates the container; whatever fails,
+    // they are over before start()'s clean-up tears the network down.
+    const ready = network.status === 'fulfilled' ? network.value?.ready : undefined;
+    try {
+      if (root.status === 'rejected') throw root.reason;
+      if (network.status === 'rejected') throw network.reason;
+      await this.launch(rec, root.value, network.value ?? { hostNetwork: false, hostsLines: [] });
+    } catch (e) {
+      await ready?.catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Bundle, monitor and runtime: the container's process created, then started once its network is ready. */
+  private async launch(rec: ContainerRecord, { rootfs, user }: { rootfs: string; user: ReturnType<typeof resolveUser> }, net: ContainerNetSetup): Promise<void> {
     const bundle = this.bundle(rec.id);
     const shipper = this.shipperOf(rec);
     // Independent steps at once: mounts (with volume copy-up), generated files, a clean
@@ -559,6 +572,7 @@ export class ContainerService {
     });
     shipper.watch();
     if (live.stdinQueue && rec.config.OpenStdin === true) this.pipeStdin(join(bundle, 'attach'), live.stdinQueue);
+    await net.ready;
     await this.o.runtime.start(rec.id, pid);
     rec.state = {
       ...rec.state,

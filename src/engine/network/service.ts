@@ -72,6 +72,13 @@ export interface ContainerNetSetup {
   gateway?: string;
   /** `--network container:<id>`: share that container's hostname, hosts and resolv.conf. */
   shareFrom?: ContainerRecord;
+  /**
+   * What must be done before the container's process starts, and may go on while its runtime
+   * creates it in the namespace (`netnsPath` exists already): addresses, links and routes
+   * inside the namespace, the address allocations on disk, port rules. Always settled before
+   * a failed start's clean-up.
+   */
+  ready?: Promise<void>;
 }
 
 export interface NetworkServiceOptions {
@@ -383,41 +390,50 @@ export class NetworkService {
     const netns = `berth-${c.id.slice(0, 12)}`;
     const members = Object.entries(this.membership(c)).map(([name, cfg]) => ({ r: this.get(name), cfg }));
     c.network = { netns, endpoints: {}, ports: {} };
+    const saves: Promise<void>[] = [];
     try {
       c.network.ports = await this.lock.run(() => this.allocatePorts(c));
-      // Addresses first, then the namespace and every interface in one pass of `ip`.
+      // Addresses first (written to disk meanwhile), then the namespace and the pairs.
       const hostsLines: string[] = [];
       const veths: VethPlan[] = [];
       for (const [i, { r, cfg }] of members.entries()) {
-        const { ep, veth } = await this.reserve(c, r, cfg, `eth${i}`, i === 0);
+        const { ep, veth, saved } = this.reserve(c, r, cfg, `eth${i}`, i === 0);
+        saves.push(saved);
         c.network.endpoints[r.Name] = ep;
         veths.push(veth);
         hostsLines.push(`${ep.IPAddress}\t${hostsName(c)}`);
       }
-      const netnsPath = await this.o.net.plumb(netns, veths, { create: true });
+      const netnsPath = await this.o.net.plumbHost(netns, veths, { create: true });
       // Only published ports change the rules; a container without them starts without iptables.
-      if (hasPorts(c.network.ports)) await this.applyRules();
+      const ready = Promise.all([...saves, this.o.net.plumbInside(netns, veths, { create: true }), hasPorts(c.network.ports) ? this.applyRules() : undefined]).then(() => undefined);
+      ready.catch(() => undefined); // awaited by the caller, later
       const firstNet = members[0]?.r.IPAM.Config[0];
       return {
         netnsPath,
         hostNetwork: false,
         hostsLines,
         ...(firstNet ? { nameservers: [firstNet.Gateway], gateway: firstNet.Gateway } : {}),
+        ready,
       };
     } catch (e) {
+      await Promise.allSettled(saves);
       await this.tearDown(c).catch(() => undefined);
       throw e;
     }
   }
 
-  /** An address from the network's pool (recorded on disk) and the veth pair that will carry it. */
-  private async reserve(c: ContainerRecord, r: NetworkRecord, cfg: EndpointConfig, ifName: string, defaultRoute: boolean): Promise<{ ep: Endpoint; veth: VethPlan }> {
+  /**
+   * An address from the network's pool and the veth pair that will carry it; `saved` resolves
+   * once the allocation is on disk.
+   */
+  private reserve(c: ContainerRecord, r: NetworkRecord, cfg: EndpointConfig, ifName: string, defaultRoute: boolean): { ep: Endpoint; veth: VethPlan; saved: Promise<void> } {
     const ipam = r.IPAM.Config[0];
     if (!ipam || r.bridge === undefined || c.network?.netns === undefined) throw new FailedPrecondition(`network ${r.Name} has no address pool`);
     const used = new Set(Object.keys(r.allocations));
     const ip = allocateIp(ipam, used, cfg.IPAMConfig?.IPv4Address ?? undefined);
     r.allocations[ip] = c.id; // taken at once: no await between the choice and the mark
-    await this.save(r);
+    const saved = this.save(r);
+    saved.catch(() => undefined); // awaited by the caller, later
     const prefix = parseCidr(ipam.Subnet).prefix;
     const mac = cfg.MacAddress || (ifName === 'eth0' && c.config.MacAddress) || macForIp(ip);
     const hostIf = `vb${createHash('sha256').update(`${c.id}/${r.Id}`).digest('hex').slice(0, 11)}`;
@@ -445,7 +461,7 @@ export class NetworkService {
       hostIf,
       ifName,
     };
-    return { ep, veth };
+    return { ep, veth, saved };
   }
 
   /** After the process ended (or failed to start): namespace gone, addresses and ports free. */
@@ -477,8 +493,9 @@ export class NetworkService {
     c.endpointsConfig = { ...this.membership(c), [r.Name]: cfg };
     if (c.state.Running && c.network?.netns !== undefined) {
       const ifName = `eth${Object.keys(c.network.endpoints).length}`;
-      const { ep, veth } = await this.reserve(c, r, cfg, ifName, false);
+      const { ep, veth, saved } = this.reserve(c, r, cfg, ifName, false);
       try {
+        await saved;
         await this.o.net.plumb(c.network.netns, [veth], { create: false });
       } catch (e) {
         delete r.allocations[ep.IPAddress];

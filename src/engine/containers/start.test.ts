@@ -1,0 +1,122 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Mounter } from '../../sys/mount.js';
+import type { OciRuntime } from '../../sys/runtime.js';
+import { EventBus } from '../events/bus.js';
+import type { ImageStore } from '../images/store.js';
+import type { ContainerNetSetup } from '../network/service.js';
+import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { ContainerService, type ContainerNetworking } from './service.js';
+
+/**
+ * The order of a start, with the kernel-facing parts stood in for: the runtime may create the
+ * container while its network is still being set up inside its namespace, but the process
+ * starts only once that is done, and a failed start is cleaned up only after it.
+ */
+describe('container start and the network', () => {
+  let dir: string;
+  let svc: ContainerService;
+  let log: string[];
+  let ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
+  let monitor: () => Promise<number>;
+
+  function deferred() {
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-start-'));
+    log = [];
+    ready = deferred();
+    monitor = async () => 4242;
+    const image = { id: 'sha256:' + 'a'.repeat(64) };
+    const images = {
+      resolve: () => image,
+      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [] } }),
+      topChain: () => undefined,
+    } as unknown as ImageStore;
+    const snapshots = { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter;
+    const mounter = { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter;
+    const runtime = {
+      // (a start first deletes whatever runtime state an earlier run left: not logged)
+      delete: async () => void (log.includes('created') && log.push('runtime delete')),
+      spawnMonitor: async () => {
+        log.push('created');
+        return monitor();
+      },
+      start: async () => void log.push('process started'),
+    } as unknown as OciRuntime;
+    const network: ContainerNetworking = {
+      prepare: () => undefined,
+      setUp: async (): Promise<ContainerNetSetup> => {
+        log.push('namespace made');
+        const p = ready.promise.then(() => void log.push('network ready'), (e: unknown) => {
+          log.push('network failed');
+          throw e;
+        });
+        p.catch(() => undefined);
+        return { netnsPath: '/run/netns/x', hostNetwork: false, hostsLines: [], ready: p };
+      },
+      tearDown: async () => void log.push('network torn down'),
+    };
+    svc = new ContainerService({ paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') }, images, snapshots, runtime, mounter, events: new EventBus(), network });
+    await svc.init();
+  });
+  afterEach(async () => {
+    await svc.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const create = async () => (await svc.create({ config: { Image: 'busybox' }, hostConfig: {} })).Id;
+
+  it('creates the container at once, and starts its process once the network is ready', async () => {
+    const id = await create();
+    const started = svc.start(id);
+    await settle();
+    expect(log).toEqual(['namespace made', 'created']);
+    ready.resolve();
+    await started;
+    expect(log).toEqual(['namespace made', 'created', 'network ready', 'process started']);
+    expect(svc.get(id).state.Running).toBe(true);
+  });
+
+  it('fails the start when the network fails, removing what the runtime created, then the network', async () => {
+    const id = await create();
+    const started = svc.start(id);
+    await settle();
+    ready.reject(new Error('ip: RTNETLINK answers: File exists'));
+    await expect(started).rejects.toThrow('RTNETLINK');
+    expect(log.slice(0, 3)).toEqual(['namespace made', 'created', 'network failed']);
+    expect(log).toContain('runtime delete');
+    expect(log).toContain('network torn down');
+    expect(log).not.toContain('process started');
+    expect(svc.get(id).state).toMatchObject({ Status: 'created', Running: false, ExitCode: 128 });
+    // The killed process's monitor writes its exit file afterwards: not the end of a run.
+    await writeFile(join(svc.exitDir, id), '137');
+    await settle();
+    expect(svc.get(id).state).toMatchObject({ Status: 'created', Running: false, ExitCode: 128 });
+  });
+
+  it('tears the network down only after its setting up has ended, when the runtime fails first', async () => {
+    monitor = async () => {
+      throw new Error('OCI runtime create failed');
+    };
+    const id = await create();
+    const started = svc.start(id);
+    started.catch(() => undefined);
+    await settle();
+    expect(log).toEqual(['namespace made', 'created']);
+    ready.resolve();
+    await expect(started).rejects.toThrow('OCI runtime create failed');
+    expect(log.indexOf('network ready')).toBeLessThan(log.indexOf('network torn down'));
+  });
+});
