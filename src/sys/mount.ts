@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Runner } from './exec.js';
 import { run as defaultRun } from './exec.js';
@@ -39,9 +39,9 @@ export class Mounter {
    * there has a device of its own (overlay, tmpfs), so `hasOwnDevice` tells whether it is.
    */
   async unmount(target: string, opts: { ownDevice?: boolean } = {}): Promise<void> {
-    // The device check is synchronous (two stats), so that unmounts asked for together (a
-    // container's root and its network namespace at its exit) reach the same batch.
-    if (!(opts.ownDevice === true ? hasOwnDeviceSync(target) : await isMounted(target))) return;
+    // The device check is synchronous, so that unmounts asked for together (a container's
+    // root and its network namespace at its exit) reach the same batch.
+    if (!(opts.ownDevice === true ? hasOwnDevice(target) : await isMounted(target))) return;
     await this.detach(target);
   }
 
@@ -70,22 +70,18 @@ export class Mounter {
 
   /** Whether something is mounted on `target` (see `unmount` for `ownDevice`). */
   isMounted(target: string, opts: { ownDevice?: boolean } = {}): Promise<boolean> {
-    return opts.ownDevice === true ? hasOwnDevice(target) : isMounted(target);
+    return opts.ownDevice === true ? Promise.resolve(hasOwnDevice(target)) : isMounted(target);
   }
 }
 
 /**
  * Whether `target` holds a filesystem with a device of its own (overlay, tmpfs): its device
- * differs from its parent directory's. Two stats, where reading mountinfo costs what every
- * mount on the host costs (a few KiB for each running container's overlay); a bind mount
- * from the same filesystem is not seen.
+ * differs from its parent directory's. Two stats (synchronous: microseconds, and callers that
+ * unmount together reach the same batch), where reading mountinfo costs what every mount on
+ * the host costs (a few KiB for each running container's overlay); a bind mount from the same
+ * filesystem is not seen.
  */
-export async function hasOwnDevice(target: string): Promise<boolean> {
-  const [t, parent] = await Promise.all([stat(target).catch(() => undefined), stat(dirname(target)).catch(() => undefined)]);
-  return t !== undefined && parent !== undefined && t.dev !== parent.dev;
-}
-
-function hasOwnDeviceSync(target: string): boolean {
+export function hasOwnDevice(target: string): boolean {
   const t = statSync(target, { throwIfNoEntry: false });
   const parent = statSync(dirname(target), { throwIfNoEntry: false });
   return t !== undefined && parent !== undefined && t.dev !== parent.dev;

@@ -82,6 +82,14 @@ export interface ContainerNetworking {
   tearDown(c: ContainerRecord): Promise<void>;
 }
 
+function fulfilled<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
+/** A container with no network of berth's: loopback only. */
+const NO_NETWORK: ContainerNetSetup = { hostNetwork: false, hostsLines: [] };
+
 export class ContainerService {
   readonly records = new Map<string, ContainerRecord>();
   private readonly names = new Map<string, string>();
@@ -490,34 +498,50 @@ export class ContainerService {
     }
   }
 
-  /** Mounts the root and reads the user and working dir from the image, inside its root. */
-  private async prepareRoot(rec: ContainerRecord): Promise<{ rootfs: string; user: ReturnType<typeof resolveUser> }> {
-    const rootfs = await this.mountRoot(rec);
+  /** Reads the user from the image and makes its working dir, inside its mounted root. */
+  private async imageUser(rec: ContainerRecord, rootfs: string): Promise<ReturnType<typeof resolveUser>> {
     // The image's files are read and its working dir made inside its root: a symlink in the
     // image (`/app -> /etc`, `/etc/passwd -> /host/file`) must never lead onto the host.
     const view = await ContainerView.open({ root: rootfs });
     try {
-      const passwd = (await readContainerFile(view, '/etc/passwd')) ?? '';
-      const group = (await readContainerFile(view, '/etc/group')) ?? '';
+      const [passwd = '', group = ''] = await Promise.all([readContainerFile(view, '/etc/passwd'), readContainerFile(view, '/etc/group')]);
       const user = resolveUser(rec.config.User, passwd, group);
       if (rec.config.WorkingDir) await mkdirAllInScope(view, rec.config.WorkingDir).catch(() => undefined);
-      return { rootfs, user };
+      return user;
     } finally {
       view.close();
     }
   }
 
   private async startProcess(rec: ContainerRecord): Promise<void> {
-    // The root filesystem and the network do not depend on each other: both at once. When one
-    // fails, the other has finished before start()'s clean-up undoes what was made.
-    const [root, network] = await Promise.allSettled([this.prepareRoot(rec), this.o.network ? this.o.network.setUp(rec, (x) => this.get(x)) : undefined]);
+    const bundle = this.bundle(rec.id);
+    const shipper = this.shipperOf(rec);
+    // Each step once what it needs is there: the root filesystem (then the user read inside it,
+    // then the volume mounts, with their copy-up) and the network (then the generated files) at
+    // once, and meanwhile a clean bundle, no exit file or runtime state of an earlier run, its
+    // log shipped. Whatever fails, every step has ended before start()'s clean-up.
+    const rootfs = this.mountRoot(rec);
+    const user = rootfs.then((r) => this.imageUser(rec, r));
+    const network = this.o.network ? this.o.network.setUp(rec, (x) => this.get(x)) : Promise.resolve(undefined);
+    const steps = await Promise.allSettled([
+      rootfs,
+      user,
+      network,
+      user.then(() => rootfs).then((r) => this.ociMounts(rec, r)),
+      network.then((n) => this.writeEtcFiles(rec, n ?? NO_NETWORK)),
+      rm(bundle, { recursive: true, force: true }).then(() => mkdir(bundle, { recursive: true })),
+      rm(join(this.exitDir, rec.id), { force: true }),
+      this.o.runtime.delete(rec.id),
+      // whatever an earlier run left, before conmon starts a new spool
+      shipper.ship().then(() => rm(this.spoolPath(rec.id), { force: true })),
+    ] as const);
     // The network's last steps go on while the runtime creates the container; whatever fails,
     // they are over before start()'s clean-up tears the network down.
-    const ready = network.status === 'fulfilled' ? network.value?.ready : undefined;
+    const ready = steps[2].status === 'fulfilled' ? steps[2].value?.ready : undefined;
     try {
-      if (root.status === 'rejected') throw root.reason;
-      if (network.status === 'rejected') throw network.reason;
-      await this.launch(rec, root.value, network.value ?? { hostNetwork: false, hostsLines: [] });
+      for (const step of steps) if (step.status === 'rejected') throw step.reason;
+      const [root, usr, net, volumeMounts, etcMounts] = steps;
+      await this.launch(rec, fulfilled(root), fulfilled(usr), fulfilled(net) ?? NO_NETWORK, [...fulfilled(volumeMounts), ...fulfilled(etcMounts)]);
     } catch (e) {
       await ready?.catch(() => undefined);
       throw e;
@@ -525,21 +549,9 @@ export class ContainerService {
   }
 
   /** Bundle, monitor and runtime: the container's process created, then started once its network is ready. */
-  private async launch(rec: ContainerRecord, { rootfs, user }: { rootfs: string; user: ReturnType<typeof resolveUser> }, net: ContainerNetSetup): Promise<void> {
+  private async launch(rec: ContainerRecord, rootfs: string, user: ReturnType<typeof resolveUser>, net: ContainerNetSetup, files: OciMount[]): Promise<void> {
     const bundle = this.bundle(rec.id);
     const shipper = this.shipperOf(rec);
-    // Independent steps at once: mounts (with volume copy-up), generated files, a clean
-    // bundle, no exit file or runtime state of an earlier run, its log shipped.
-    const [volumeMounts, etcMounts] = await Promise.all([
-      this.ociMounts(rec, rootfs),
-      this.writeEtcFiles(rec, net),
-      rm(bundle, { recursive: true, force: true }).then(() => mkdir(bundle, { recursive: true })),
-      rm(join(this.exitDir, rec.id), { force: true }),
-      this.o.runtime.delete(rec.id),
-      // whatever an earlier run left, before conmon starts a new spool
-      shipper.ship().then(() => rm(this.spoolPath(rec.id), { force: true })),
-    ]);
-    const files = [...volumeMounts, ...etcMounts];
     const spec = buildSpec({
       record: rec,
       rootfs,

@@ -35,6 +35,9 @@ export function chainIds(diffIds: readonly string[]): string[] {
 const EMPTY = 'empty';
 
 export class OverlaySnapshotter {
+  /** Snapshots found on disk: a snapshot never changes, and only `remove` takes one away. */
+  private readonly known = new Map<string, SnapshotMeta>();
+
   constructor(private readonly root: string) {}
 
   async init(): Promise<void> {
@@ -53,7 +56,11 @@ export class OverlaySnapshotter {
   }
 
   async get(chainId: string): Promise<SnapshotMeta | undefined> {
-    return readJsonIfExists<SnapshotMeta>(join(this.dir(chainId), 'meta.json'));
+    const cached = this.known.get(chainId);
+    if (cached !== undefined) return cached;
+    const meta = await readJsonIfExists<SnapshotMeta>(join(this.dir(chainId), 'meta.json'));
+    if (meta !== undefined) this.known.set(chainId, meta);
+    return meta;
   }
 
   /**
@@ -129,6 +136,7 @@ export class OverlaySnapshotter {
 
   async remove(chainId: string): Promise<void> {
     const meta = await this.get(chainId);
+    this.known.delete(chainId);
     if (meta) await rm(join(this.root, 'l', meta.short), { force: true });
     await rm(this.dir(chainId), { recursive: true, force: true });
   }
