@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,12 @@ describe.skipIf(!rootTestsEnabled())(`restart policies and daemon restarts (${ro
       d.docker(['run', '-d', '--name', 'ends-while-down', 'busybox', 'sh', '-c', 'while [ ! -f /go ]; do sleep 0.05; done; exit 42']);
       d.docker(['run', '-d', '--name', 'dies-while-down', '--restart', 'always', 'busybox', 'sleep', '1000']);
       d.docker(['run', '-d', '--name', 'stays-up', 'busybox', 'sleep', '1000']);
+      // --rm containers: one ends while the daemon is away (removed once it is back, as Docker
+      // removes them when it starts), one still runs then and is removed when it ends.
+      d.docker(['run', '-d', '--rm', '--name', 'rm-while-down', 'busybox', 'sh', '-c', 'while [ ! -f /go ]; do sleep 0.05; done']);
+      d.docker(['run', '-d', '--rm', '--name', 'rm-later', 'busybox', 'sh', '-c', 'while [ ! -f /go ]; do sleep 0.05; done']);
+      const rmId = inspectField(d, 'rm-while-down', '{{.Id}}');
+      const rmLaterId = inspectField(d, 'rm-later', '{{.Id}}');
       const id = inspectField(d, 'ends-while-down', '{{.Id}}');
       const alwaysId = inspectField(d, 'dies-while-down', '{{.Id}}');
       const alwaysPid = Number(inspectField(d, 'dies-while-down', '{{.State.Pid}}'));
@@ -100,8 +106,9 @@ describe.skipIf(!rootTestsEnabled())(`restart policies and daemon restarts (${ro
           // One container finishes (its trigger file written through the mounted root), another
           // is killed behind the daemon's back; conmon records both exit codes.
           await writeFile(join(d.root, 'containers', id, 'merged', 'go'), '');
+          await writeFile(join(d.root, 'containers', rmId, 'merged', 'go'), '');
           process.kill(alwaysPid, 'SIGKILL');
-          await waitFor(() => existsSync(join(d.execRoot, 'exits', id)) && existsSync(join(d.execRoot, 'exits', alwaysId)), 'conmon to record both exits');
+          await waitFor(() => [id, alwaysId, rmId].every((x) => existsSync(join(d.execRoot, 'exits', x))), 'conmon to record the three exits');
         },
       });
 
@@ -113,6 +120,11 @@ describe.skipIf(!rootTestsEnabled())(`restart policies and daemon restarts (${ro
       await waitFor(() => inspectField(d, 'dies-while-down', '{{.State.Status}}') === 'running', 'the always container to run again');
       expect(Number(inspectField(d, 'dies-while-down', '{{.State.Pid}}'))).not.toBe(alwaysPid);
       expect(d.docker(['exec', 'dies-while-down', 'echo', 'back']).stdout).toBe('back\n');
+      expect(d.docker(['ps', '-a', '--filter', 'name=rm-', '--format', '{{.Names}} {{.State}}']).stdout).toBe('rm-later running\n');
+      expect(existsSync(join(d.root, 'containers', rmId))).toBe(false);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(rmId);
+      await writeFile(join(d.root, 'containers', rmLaterId, 'merged', 'go'), '');
+      await waitFor(() => d.docker(['ps', '-aq', '--filter', 'name=rm-later']).stdout === '', 'rm-later to be removed once it ends');
       // And the daemon works as before.
       expect(d.docker(['run', '--rm', 'busybox', 'echo', 'after-kill-9'])).toEqual({ code: 0, stdout: 'after-kill-9\n', stderr: '' });
     });

@@ -146,6 +146,13 @@ export class ContainerService {
         }
       }
     }
+    // --rm containers that ended while the daemon was away go now (Docker removes them when it
+    // starts); one whose process still runs goes when it ends.
+    for (const rec of [...this.records.values()]) {
+      if (rec.hostConfig.AutoRemove === true && !rec.state.Running) {
+        await this.remove(rec.id, { force: true, volumes: true }).catch((e: unknown) => this.o.onError?.(`removing --rm container ${rec.id.slice(0, 12)}: ${errorMessage(e)}`));
+      }
+    }
   }
 
   /** Restart policies applied when the daemon comes up (Docker restarts `always` and `unless-stopped`). */
@@ -729,25 +736,25 @@ export class ContainerService {
     if (!rec || this.exiting.has(id)) return;
     this.exiting.add(id);
     try {
-      const raw = await readFile(join(this.exitDir, id), 'utf8').catch(() => undefined);
+      const exitFile = join(this.exitDir, id);
       // conmon writes the exit file when the process ends: its mtime is the real finish time,
-      // also for containers that ended while the daemon was down.
-      const finishedAt = (await stat(join(this.exitDir, id)).catch(() => undefined))?.mtime ?? new Date();
+      // also for containers that ended while the daemon was down. The OOM count is read before
+      // the cgroup goes.
+      const [raw, exitStat, oom] = await Promise.all([readFile(exitFile, 'utf8').catch(() => undefined), stat(exitFile).catch(() => undefined), this.wasOomKilled(rec)]);
+      const finishedAt = exitStat?.mtime ?? new Date();
       const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
-      const oom = await this.wasOomKilled(rec); // before `runc delete` removes the cgroup
+      this.stopHealth(id);
       // The container's init has ended, so its pid namespace is gone with every process in it:
-      // runtime state, network and root filesystem can go at once.
+      // runtime state, network and root filesystem can go at once, while everything the
+      // process wrote goes into the json-file log (before anyone learns it ended).
+      this.shipperOf(rec).unwatch();
       await Promise.all([
         this.o.runtime.delete(id),
         this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
         this.unmountRoot(rec).catch(() => undefined),
+        this.flushLog(rec),
       ]);
       await this.releaseVolumes(rec);
-      await rm(join(this.exitDir, id), { force: true });
-      this.stopHealth(id);
-      // Everything the process wrote is in the json-file log before anyone learns it ended.
-      this.shipperOf(rec).unwatch();
-      await this.flushLog(rec);
       rec.state = {
         ...rec.state,
         Status: 'exited',
@@ -760,7 +767,11 @@ export class ContainerService {
         FinishedAt: finishedAt.toISOString(),
       };
       if (rec.state.Health) rec.state.Health.Status = 'unhealthy';
-      await this.save(rec);
+      // A --rm container is removed next (afterExit): its record is not written for that
+      // moment. Should the daemon die first, it finds the container ended when it comes back,
+      // and removes it then.
+      if (!(rec.hostConfig.AutoRemove === true && !atBoot)) await this.save(rec);
+      await rm(exitFile, { force: true });
       const live = this.liveOf(id);
       const resolve = live.resolveExit;
       delete live.resolveExit;
