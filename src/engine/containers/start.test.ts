@@ -32,6 +32,11 @@ describe('container start and the network', () => {
     return { promise, resolve, reject };
   }
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  /** Until the runtime has been asked to create the container (however slow the machine). */
+  async function created(): Promise<void> {
+    for (let i = 0; i < 500 && !log.includes('created'); i++) await settle();
+    await settle();
+  }
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-start-'));
@@ -81,7 +86,7 @@ describe('container start and the network', () => {
   it('creates the container at once, and starts its process once the network is ready', async () => {
     const id = await create();
     const started = svc.start(id);
-    await settle();
+    await created();
     expect(log).toEqual(['namespace made', 'created']);
     ready.resolve();
     await started;
@@ -92,7 +97,7 @@ describe('container start and the network', () => {
   it('fails the start when the network fails, removing what the runtime created, then the network', async () => {
     const id = await create();
     const started = svc.start(id);
-    await settle();
+    await created();
     ready.reject(new Error('ip: RTNETLINK answers: File exists'));
     await expect(started).rejects.toThrow('RTNETLINK');
     expect(log.slice(0, 3)).toEqual(['namespace made', 'created', 'network failed']);
@@ -113,7 +118,7 @@ describe('container start and the network', () => {
     const id = await create();
     const started = svc.start(id);
     started.catch(() => undefined);
-    await settle();
+    await created();
     expect(log).toEqual(['namespace made', 'created']);
     ready.resolve();
     await expect(started).rejects.toThrow('OCI runtime create failed');
