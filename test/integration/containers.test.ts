@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { background, inspectField, loadBusybox, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
 
@@ -297,6 +299,19 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
     await sleep(700); // let attach connect before the container writes
     expect(d.docker(['exec', 'att', 'touch', '/go']).code).toBe(0);
     expect(await a.done).toEqual({ code: 6, stdout: 'attached-out\n', stderr: 'attached-err\n' });
+  });
+
+  it('rm takes the container away at once, and its files (writable layer, logs) soon after', async () => {
+    d.docker(['run', '--name', 'big-upper', 'busybox', 'sh', '-c', 'head -c 20000000 /dev/zero > /blob; echo done']);
+    const id = inspectField(d, 'big-upper', '{{.Id}}');
+    const dir = join(d.root, 'containers', id);
+    expect(existsSync(join(dir, 'upper', 'blob'))).toBe(true);
+    expect(d.docker(['rm', 'big-upper'])).toEqual({ code: 0, stdout: 'big-upper\n', stderr: '' });
+    expect(d.docker(['ps', '-aq', '--filter', `id=${id}`]).stdout).toBe('');
+    // The name is free again at once.
+    expect(d.docker(['create', '--name', 'big-upper', 'busybox', 'true']).code).toBe(0);
+    expect(d.docker(['rm', 'big-upper']).code).toBe(0);
+    await waitFor(() => !existsSync(dir), 'the removed container\'s directory to go');
   });
 
   describe('ps', () => {

@@ -153,6 +153,7 @@ export class ContainerService {
         await this.remove(rec.id, { force: true, volumes: true }).catch((e: unknown) => this.o.onError?.(`removing --rm container ${rec.id.slice(0, 12)}: ${errorMessage(e)}`));
       }
     }
+    await Promise.all(this.removals);
   }
 
   /** Restart policies applied when the daemon comes up (Docker restarts `always` and `unless-stopped`). */
@@ -166,7 +167,18 @@ export class ContainerService {
     }
   }
 
+  /** Directories of removed containers being deleted (close() waits for them). */
+  private readonly removals = new Set<Promise<void>>();
+
+  private removeLater(dir: string): void {
+    const p: Promise<void> = rm(dir, { recursive: true, force: true })
+      .catch((e: unknown) => this.o.onError?.(`removing ${dir}: ${errorMessage(e)}`))
+      .finally(() => this.removals.delete(p));
+    this.removals.add(p);
+  }
+
   async close(): Promise<void> {
+    await Promise.all(this.removals);
     this.exitWatcher?.close();
     for (const s of this.shippers.values()) await s.close();
     for (const l of this.live.values()) {
@@ -996,11 +1008,14 @@ export class ContainerService {
     await this.unmountRoot(rec).catch(() => undefined);
     await rm(join(this.cdir(rec.id), 'container.json'), { force: true }); // first: a crash from here on leaves no container
     await Promise.all([
-      rm(this.cdir(rec.id), { recursive: true, force: true }),
       rm(this.bundle(rec.id), { recursive: true, force: true }),
       rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true }),
       this.shippers.get(rec.id)?.close(),
     ]);
+    // Its files (the writable layer, however big, and the logs) go after the answer: nobody
+    // sees the container any more, and a crash meanwhile leaves a directory without
+    // container.json, which the next start removes.
+    this.removeLater(this.cdir(rec.id));
     this.shippers.delete(rec.id);
     this.records.delete(rec.id);
     this.names.delete(rec.name);
