@@ -931,12 +931,15 @@ export class ContainerService {
     };
     for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus'] as const) set(k);
     if (u.PidsLimit !== undefined && u.PidsLimit !== null) hc.PidsLimit = u.PidsLimit > 0 ? u.PidsLimit : 0;
-    if ((u.NanoCpus ?? 0) > 0 && ((hc.CpuPeriod ?? 0) > 0 || (hc.CpuQuota ?? 0) > 0)) {
-      throw new InvalidArgument(`Conflicting options: Nano CPUs and CPU ${(hc.CpuPeriod ?? 0) > 0 ? 'Period' : 'Quota'} cannot both be set`);
-    }
-    if (((u.CpuPeriod ?? 0) > 0 || (u.CpuQuota ?? 0) > 0) && (hc.NanoCpus ?? 0) > 0) {
-      throw new InvalidArgument(`Conflicting options: CPU ${(u.CpuPeriod ?? 0) > 0 ? 'Period' : 'Quota'} cannot be updated as NanoCPUs has already been set`);
-    }
+    // --cpus and the CFS period/quota set the same thing: not both in one request (Docker's
+    // check of the request), and not one over the other (its check against the container).
+    const nano = (u.NanoCpus ?? 0) > 0;
+    const cfs = (['CpuPeriod', 'CpuQuota'] as const).filter((k) => (u[k] ?? 0) > 0);
+    const words = { CpuPeriod: 'CPU Period', CpuQuota: 'CPU Quota' } as const;
+    if (nano && cfs[0] !== undefined) throw new InvalidArgument(`Conflicting options: Nano CPUs and ${words[cfs[0]]} cannot both be set`);
+    const hadCfs = (['CpuPeriod', 'CpuQuota'] as const).find((k) => (rec.hostConfig[k] ?? 0) > 0);
+    if (nano && hadCfs !== undefined) throw new Conflict(`Conflicting options: Nano CPUs cannot be updated as ${words[hadCfs]} has already been set`);
+    if (cfs[0] !== undefined && (rec.hostConfig.NanoCpus ?? 0) > 0) throw new Conflict(`Conflicting options: ${words[cfs[0]]} cannot be updated as NanoCPUs has already been set`);
     if ((hc.Memory ?? 0) > 0 && (hc.MemorySwap ?? 0) > 0 && (hc.MemorySwap ?? 0) < (hc.Memory ?? 0)) {
       throw new InvalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
     }

@@ -8,6 +8,7 @@ import { EventBus } from '../events/bus.js';
 import type { ImageStore } from '../images/store.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { Conflict } from '../../core/errors.js';
 import { ContainerService, type ContainerNetworking } from './service.js';
 
 /**
@@ -123,5 +124,57 @@ describe('container start and the network', () => {
     ready.resolve();
     await expect(started).rejects.toThrow('OCI runtime create failed');
     expect(log.indexOf('network ready')).toBeLessThan(log.indexOf('network torn down'));
+  });
+});
+
+/** `docker update` of the CPU limits: --cpus and the CFS period/quota exclude each other, in Docker's words. */
+describe('container update: --cpus against --cpu-period/--cpu-quota', () => {
+  let dir: string;
+  let svc: ContainerService;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-update-'));
+    const images = {
+      resolve: () => ({ id: 'sha256:' + 'b'.repeat(64) }),
+      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [] } }),
+      topChain: () => undefined,
+    } as unknown as ImageStore;
+    svc = new ContainerService({
+      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
+      images,
+      snapshots: {} as OverlaySnapshotter,
+      runtime: {} as OciRuntime,
+      mounter: {} as Mounter,
+      events: new EventBus(),
+    });
+    await svc.init();
+  });
+  afterEach(async () => {
+    await svc.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const create = async (hostConfig: Record<string, number>) => (await svc.create({ config: { Image: 'busybox' }, hostConfig })).Id;
+
+  it('refuses both in one request', async () => {
+    const id = await create({});
+    await expect(svc.update(id, { NanoCpus: 5e8, CpuPeriod: 50000 })).rejects.toThrow('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+    await expect(svc.update(id, { NanoCpus: 5e8, CpuQuota: 20000 })).rejects.toThrow('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+    expect(svc.get(id).hostConfig).not.toHaveProperty('NanoCpus');
+  });
+
+  it('refuses one over the other (409), and keeps what the container had', async () => {
+    const quota = await create({ CpuQuota: 20000 });
+    await expect(svc.update(quota, { NanoCpus: 5e8 })).rejects.toMatchObject({ message: 'Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set', constructor: Conflict });
+    const period = await create({ CpuPeriod: 50000 });
+    await expect(svc.update(period, { NanoCpus: 5e8 })).rejects.toThrow('Nano CPUs cannot be updated as CPU Period has already been set');
+    const cpus = await create({ NanoCpus: 5e8 });
+    await expect(svc.update(cpus, { CpuQuota: 20000 })).rejects.toThrow('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
+    await expect(svc.update(cpus, { CpuPeriod: 50000 })).rejects.toThrow('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
+    expect(svc.get(cpus).hostConfig).toMatchObject({ NanoCpus: 5e8 });
+    expect(svc.get(cpus).hostConfig).not.toHaveProperty('CpuQuota');
+    // The same kind again is an update like any other.
+    await svc.update(cpus, { NanoCpus: 1e9 });
+    expect(svc.get(cpus).hostConfig).toMatchObject({ NanoCpus: 1e9 });
+    await svc.update(quota, { CpuQuota: 30000, CpuPeriod: 100000 });
+    expect(svc.get(quota).hostConfig).toMatchObject({ CpuQuota: 30000, CpuPeriod: 100000 });
   });
 });
