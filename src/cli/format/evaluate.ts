@@ -253,7 +253,15 @@ class State {
 
   private evalField(name: string, args: readonly ArgNode[], final: Final, receiver: unknown, dot: unknown): unknown {
     if (receiver === undefined) return undefined; // missing key further up: Go's invalid value
-    if (receiver instanceof HeaderValue) return receiver.child(name);
+    if (receiver instanceof HeaderValue) {
+      // The formatter contexts' `.Label "com.example.my-label"` titles its column with the
+      // key's last dotted part, `-` and `_` as spaces, as written (`my label`).
+      if (name === 'Label') {
+        const key = args.length === 2 ? this.evalArg(dot, args[1] as ArgNode) : args.length === 1 && final !== NO_FINAL ? final : undefined;
+        if (typeof key === 'string') return labelHeader(key);
+      }
+      return receiver.child(name);
+    }
     if (receiver === null) this.errorf(`nil pointer evaluating interface {}.${name}`);
     if (isMap(receiver)) {
       const value = mapGet(receiver, name);
@@ -362,4 +370,9 @@ class State {
         return n.value;
     }
   }
+}
+
+/** docker's column title for `.Label "key"`: the key's last dotted part, `-` and `_` as spaces. */
+export function labelHeader(key: string): string {
+  return (key.split('.').pop() ?? '').replace(/[-_]/g, ' ');
 }

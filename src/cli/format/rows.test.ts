@@ -246,6 +246,14 @@ describe('the formatter contexts\' Label method', () => {
     expect(formatRows('{{"tier" | .Label}}', [row], table)).toBe('front\n');
   });
 
+  it("titles a table column as the docker CLI does: the key's last dotted part, - and _ as spaces", () => {
+    // docker ps --format 'table {{.Label "com.example.my-label"}}\t{{.Names}}' against berth's daemon
+    expect(formatRows('table {{.Label "com.example.my-label"}}\t{{.Names}}', [row], table)).toBe('my label   NAMES\n           web\n');
+    expect(formatRows('table {{.Label "com.docker.compose.service"}}', [row], table)).toBe('service\napi\n');
+    expect(formatRows('table {{"tier" | .Label}}', [row], table)).toBe('tier\nfront\n');
+    expect(formatRows('table {{.Label "my_own-key"}}|{{.Labels}}', [row], table)).toBe('my own key|LABELS\n|com.docker.compose.service=api,tier=front\n');
+  });
+
   it('is not a field: JSON and the plain fields are as before', () => {
     expect(formatRows('{{json .}}', [row], table)).not.toContain('Label"');
     expect(Object.keys(row)).not.toContain('Label');
