@@ -55,6 +55,14 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(ids()).toEqual([]);
     });
 
+    it('--entrypoint "" runs the command given without the image\'s entrypoint', () => {
+      expect(d.docker(['run', '--rm', '--entrypoint', '', 'busybox', 'echo', 'no-entrypoint'])).toEqual({ code: 0, stdout: 'no-entrypoint\n', stderr: '' });
+      expect(d.berth(['run', '--rm', '--entrypoint', '', 'busybox', 'echo', 'no-entrypoint'])).toEqual({ code: 0, stdout: 'no-entrypoint\n', stderr: '' });
+      const none = d.docker(['run', '--rm', '--entrypoint', '', 'busybox']);
+      expect(none.code).toBe(125);
+      expect(none.stderr).toContain('no command specified');
+    });
+
     it('a missing command exits 127 with docker\'s message and leaves no container', () => {
       const before = ids();
       const r = d.docker(['run', '--rm', 'busybox', 'nope']);

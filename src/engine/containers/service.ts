@@ -1105,11 +1105,17 @@ export function mergeImageConfig(c: ContainerConfig, img: ImageConfig, id: strin
     else env.push(e);
   }
   out.Env = env;
+  // Docker's rules: an entrypoint given resets the image's CMD; `--entrypoint ""` (sent as
+  // [""]) resets the image's ENTRYPOINT too, leaving the command given, if any.
   const cmdGiven = c.Cmd !== undefined && c.Cmd !== null && (Array.isArray(c.Cmd) ? c.Cmd.length > 0 : true);
-  const epGiven = c.Entrypoint !== undefined && c.Entrypoint !== null;
-  if (!epGiven) out.Entrypoint = ic.Entrypoint ?? null;
-  // An explicit entrypoint resets the image's CMD (Docker's rule).
-  if (!cmdGiven) out.Cmd = epGiven ? null : (ic.Cmd ?? null);
+  const ep = typeof c.Entrypoint === 'string' ? [c.Entrypoint] : c.Entrypoint;
+  if (ep === undefined || ep === null || ep.length === 0) {
+    if (!cmdGiven) out.Cmd = ic.Cmd ?? null;
+    if (ep === undefined || ep === null) out.Entrypoint = ic.Entrypoint ?? null;
+  } else if (!cmdGiven) {
+    out.Cmd = null;
+  }
+  if (ep?.length === 1 && ep[0] === '') out.Entrypoint = null;
   if (!c.WorkingDir) out.WorkingDir = ic.WorkingDir ?? '';
   out.Labels = { ...(ic.Labels ?? {}), ...(c.Labels ?? {}) };
   out.ExposedPorts = { ...(ic.ExposedPorts ?? {}), ...(c.ExposedPorts ?? {}) };
