@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Iptables } from '../sys/iptables.js';
 import { Mounter } from '../sys/mount.js';
+import { boundingCaps } from '../sys/caps.js';
 import { CommandServer } from '../sys/cmdserver.js';
 import { useCommandServer } from '../sys/exec.js';
 import { NetOps } from '../sys/net.js';
@@ -80,6 +81,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   const runtimeName = cfg.runtime.includes('/') ? cfg.runtime.split('/').pop() ?? 'runc' : cfg.runtime;
   const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, 'runtime'), conmon: resolveBinary('conmon') });
   const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
+  const allCaps = boundingCaps();
   // Networks and containers know each other: DNS answers and port conflicts need the containers.
   const late: { containers?: ContainerService } = {};
   const tag = daemonTag(cfg.root);
@@ -114,6 +116,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     mounter,
     events,
     ...(initPath !== undefined ? { initPath } : {}),
+    ...(allCaps !== undefined ? { allCaps } : {}),
     logMaxSize: cfg.logMaxSize,
     logMaxFiles: cfg.logMaxFiles,
     ...(cfg.log ? { onError: cfg.log } : {}),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,22 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       const none = d.docker(['run', '--rm', '--entrypoint', '', 'busybox']);
       expect(none.code).toBe(125);
       expect(none.stderr).toContain('no command specified');
+    });
+
+    it('users, groups and capabilities: --user, --group-add, --cap-drop, --cap-add, --privileged', () => {
+      expect(d.docker(['run', '--rm', 'busybox', 'id']).stdout).toBe('uid=0(root) gid=0(root) groups=0(root)\n');
+      // (the kernel sorts the supplementary groups; Docker Engine prints the same)
+      expect(d.docker(['run', '--rm', '--group-add', '123', '--user', 'nobody', 'busybox', 'id']).stdout).toBe('uid=65534(nobody) gid=65534(nogroup) groups=123,65534(nogroup)\n');
+      const nosuch = d.docker(['run', '--rm', '--group-add', 'nosuch', 'busybox', 'id']);
+      expect(nosuch.code).toBe(125);
+      expect(nosuch.stderr).toContain('Unable to find group nosuch: no matching entries in group file');
+      const eff = (args: string[]) => BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(d.docker(['run', '--rm', ...args, 'busybox', 'cat', '/proc/self/status']).stdout)?.[1] ?? 'x'}`);
+      expect(eff(['--cap-drop', 'ALL'])).toBe(0n);
+      expect(eff(['--cap-add', 'NET_ADMIN']) & (1n << 12n)).toBe(1n << 12n);
+      // --privileged: every capability the daemon itself holds (where this host's bounding set
+      // lacks some, Docker's runtime fails with "unable to apply caps").
+      const bounding = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
+      expect(eff(['--privileged'])).toBe(bounding);
     });
 
     it('a missing command exits 127 with docker\'s message and leaves no container', () => {

@@ -99,7 +99,7 @@ export class ExecService {
         const view = await ContainerView.open({ root: spec.root.path });
         let u;
         try {
-          u = resolveUser(s.config.User, (await readContainerFile(view, '/etc/passwd')) ?? '', (await readContainerFile(view, '/etc/group')) ?? '');
+          u = resolveUser(s.config.User, (await readContainerFile(view, '/etc/passwd')) ?? '', (await readContainerFile(view, '/etc/group')) ?? '', rec.hostConfig.GroupAdd ?? []);
         } finally {
           view.close();
         }

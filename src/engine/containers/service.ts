@@ -62,6 +62,8 @@ export interface ContainerServiceOptions {
   /** Path of a static init binary for `--init` (tini). */
   initPath?: string;
   cgroupParent?: string;
+  /** The capabilities the daemon may hand on (its bounding set), for `--privileged`; all when absent. */
+  allCaps?: readonly string[];
   /** Default json-file rotation (on by default, unlike Docker): max bytes per file. */
   logMaxSize?: number;
   /** Default json-file rotation: files kept, the current one included. */
@@ -524,7 +526,7 @@ export class ContainerService {
     const view = await ContainerView.open({ root: rootfs });
     try {
       const [passwd = '', group = ''] = await Promise.all([readContainerFile(view, '/etc/passwd'), readContainerFile(view, '/etc/group')]);
-      const user = resolveUser(rec.config.User, passwd, group);
+      const user = resolveUser(rec.config.User, passwd, group, rec.hostConfig.GroupAdd ?? []);
       if (rec.config.WorkingDir) await mkdirAllInScope(view, rec.config.WorkingDir).catch(() => undefined);
       return user;
     } finally {
@@ -580,6 +582,7 @@ export class ContainerService {
       ...(net.hostNetwork ? { hostNetwork: true } : {}),
       cgroupParent: this.o.cgroupParent ?? '/berth',
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
+      ...(this.o.allCaps !== undefined ? { allCaps: this.o.allCaps } : {}),
     });
     if (!spec.process.env.some((e) => e.startsWith('HOME='))) spec.process.env.push(`HOME=${user.home}`);
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));

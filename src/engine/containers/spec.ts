@@ -64,6 +64,11 @@ export interface SpecInput {
   /** Path of the init binary bind-mounted for `--init`. */
   initPath?: string;
   cgroupParent: string;
+  /**
+   * What `--privileged` and `--cap-add ALL` give: every capability the daemon itself may hand
+   * on (its bounding set), `ALL_CAPS` when not given.
+   */
+  allCaps?: readonly string[];
   /** An existing network namespace to join (`/proc/<pid>/ns/net` or a bind-mounted path); none = a new one. */
   netnsPath?: string;
   /** `--network host`: no network namespace of its own. */
@@ -79,9 +84,10 @@ export function buildSpec(input: SpecInput): OciSpec {
   const { record: r, user } = input;
   const hc = r.hostConfig;
   const privileged = hc.Privileged === true;
-  let caps = privileged ? [...ALL_CAPS] : [...DEFAULT_CAPS];
+  const all = input.allCaps !== undefined ? ALL_CAPS.filter((c) => input.allCaps?.includes(c)) : ALL_CAPS;
+  let caps = privileged ? [...all] : [...DEFAULT_CAPS];
   for (const c of hc.CapAdd ?? []) {
-    if (c.toUpperCase() === 'ALL') caps = [...ALL_CAPS];
+    if (c.toUpperCase() === 'ALL') caps = [...all];
     else if (!caps.includes(capName(c))) caps.push(capName(c));
   }
   for (const c of hc.CapDrop ?? []) {
@@ -182,8 +188,11 @@ const DEFAULT_DEVICE_RULES = [
 /**
  * Resolves Docker's `--user` (`name`, `uid`, `name:group`, `uid:gid`) against the image's
  * /etc/passwd and /etc/group contents. Unknown names are an error, numbers are taken as given.
+ * The supplementary groups are Docker's: the primary group, the groups that list the user
+ * (when it is named and no group is given), then `--group-add` (names from /etc/group, or
+ * numbers; each once).
  */
-export function resolveUser(spec: string | undefined, passwd: string, group: string): { uid: number; gid: number; additionalGids: number[]; home: string } {
+export function resolveUser(spec: string | undefined, passwd: string, group: string, groupAdd: readonly string[] = []): { uid: number; gid: number; additionalGids: number[]; home: string } {
   const [u = '', g] = (spec ?? '').split(':');
   const users = passwd.split('\n').filter(Boolean).map((l) => l.split(':'));
   const groups = group.split('\n').filter(Boolean).map((l) => l.split(':'));
@@ -208,7 +217,8 @@ export function resolveUser(spec: string | undefined, passwd: string, group: str
     const root = users.find((x) => x[2] === '0');
     home = root?.[5] ?? '/root';
   }
-  if (g !== undefined && g !== '') {
+  const groupGiven = g !== undefined && g !== '';
+  if (groupGiven) {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const ge = groups.find((x) => x[0] === g);
@@ -216,10 +226,19 @@ export function resolveUser(spec: string | undefined, passwd: string, group: str
       gid = Number(ge[2]);
     }
   }
-  const additionalGids = name === undefined ? [] : groups
-    .filter((x) => (x[3] ?? '').split(',').includes(name) && Number(x[2]) !== gid)
-    .map((x) => Number(x[2]));
-  return { uid, gid, additionalGids, home };
+  const member = groupGiven || name === undefined ? [] : groups.filter((x) => (x[3] ?? '').split(',').includes(name)).map((x) => Number(x[2]));
+  const added: number[] = [];
+  for (const a of groupAdd) {
+    const ge = groups.find((x) => x[0] === a || x[2] === a);
+    let id: number;
+    if (ge) id = Number(ge[2]);
+    else if (/^-?\d+$/.test(a)) {
+      id = Number(a);
+      if (id < 0 || id > 2147483647) throw new InvalidArgument('uids and gids must be in range 0-2147483647');
+    } else throw new InvalidArgument(`Unable to find group ${a}: no matching entries in group file`);
+    if (!added.includes(id)) added.push(id);
+  }
+  return { uid, gid, additionalGids: [gid, ...member, ...added], home };
 }
 
 /**

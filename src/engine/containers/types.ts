@@ -50,6 +50,8 @@ export interface HostConfig {
   AutoRemove?: boolean;
   VolumesFrom?: string[] | null;
   CapAdd?: string[] | null;
+  /** `--group-add`: supplementary groups, by name (the image's /etc/group) or number. */
+  GroupAdd?: string[] | null;
   CapDrop?: string[] | null;
   Dns?: string[] | null;
   DnsOptions?: string[] | null;
