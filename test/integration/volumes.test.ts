@@ -86,6 +86,8 @@ describe.skipIf(!rootTestsEnabled())(`volumes and mounts (${rootSkipReason})`, (
 
   it('--tmpfs, --mount type=tmpfs and --read-only', () => {
     expect(d.docker(['run', '--rm', '--tmpfs', '/run:size=1m', 'busybox', 'sh', '-c', "df -k /run | tail -1 | awk '{print $1, $2}'"]).stdout).toBe('tmpfs 1024\n');
+    // Mounted once, with Docker's options (it was mounted twice).
+    expect(d.docker(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'mount | grep " /t "']).stdout).toBe('tmpfs on /t type tmpfs (rw,nosuid,nodev,noexec,relatime)\n');
     expect(d.docker(['run', '--rm', '--mount', 'type=tmpfs,target=/t,tmpfs-size=2097152', 'busybox', 'sh', '-c', "df -k /t | tail -1 | awk '{print $2}'"]).stdout).toBe('2048\n');
     const ro = d.docker(['run', '--rm', '--read-only', '--tmpfs', '/tmp', 'busybox', 'sh', '-c', 'touch /tmp/ok && touch /x']);
     expect(ro.code).not.toBe(0);

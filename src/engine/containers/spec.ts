@@ -113,9 +113,6 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (input.initPath !== undefined) {
     mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath, options: ['rbind', 'ro'] });
   }
-  for (const [dest, opts] of Object.entries(hc.Tmpfs ?? {})) {
-    mounts.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(opts ? opts.split(',') : [])] });
-  }
 
   const resources: Record<string, unknown> = {
     devices: [{ allow: privileged, access: 'rwm' }, ...(privileged ? [] : DEFAULT_DEVICE_RULES)],
