@@ -174,9 +174,12 @@ function endpointViews(r: ContainerRecord): Record<string, Record<string, unknow
 function networkSettings(r: ContainerRecord): Record<string, unknown> {
   const running = r.state.Running;
   const bridgeEp = running ? r.network?.endpoints['bridge'] : undefined;
+  // A container's ports exist while it runs (Docker: {} before its start and after its end).
   const ports: Record<string, unknown> = {};
-  for (const p of Object.keys(r.config.ExposedPorts ?? {})) ports[p.includes('/') ? p : `${p}/tcp`] = null;
-  if (running) Object.assign(ports, r.network?.ports ?? {});
+  if (running) {
+    for (const p of Object.keys(r.config.ExposedPorts ?? {})) ports[p.includes('/') ? p : `${p}/tcp`] = null;
+    Object.assign(ports, r.network?.ports ?? {});
+  }
   return {
     Bridge: '',
     SandboxID: running && r.network?.netns ? r.id : '',
@@ -199,10 +202,11 @@ function networkSettings(r: ContainerRecord): Record<string, unknown> {
   };
 }
 
-/** `ps`'s Ports: published bindings and exposed-only ports, as Docker lists them. */
+/** `ps`'s Ports: published bindings and exposed-only ports of a running container, as Docker lists them. */
 function portList(r: ContainerRecord): { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] {
   const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
-  const published = r.state.Running ? (r.network?.ports ?? {}) : {};
+  if (!r.state.Running) return out;
+  const published = r.network?.ports ?? {};
   const keys = new Set([...Object.keys(r.config.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)), ...Object.keys(published)]);
   for (const key of keys) {
     const [port, proto] = key.split('/');

@@ -79,6 +79,16 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(eff(['--privileged'])).toBe(bounding);
     });
 
+    it("a container not running has no ports; inspect shows Docker's defaults (checked against Docker Engine 20.10)", () => {
+      expect(d.docker(['create', '--name', 'noports', '-p', '8089:80', '--expose', '90', 'busybox', 'true']).code).toBe(0);
+      const shown = () => [d.docker(['ps', '-a', '--filter', 'name=noports', '--format', '[{{.Ports}}]']).stdout, inspectField(d, 'noports', '{{json .NetworkSettings.Ports}}')];
+      expect(shown()).toEqual(['[]\n', '{}']);
+      expect(inspectField(d, 'noports', '{{json .HostConfig.LogConfig}} {{json .Config.Volumes}}')).toBe('{"Type":"json-file","Config":{}} null');
+      expect(d.docker(['start', '-a', 'noports']).code).toBe(0);
+      expect(shown()).toEqual(['[]\n', '{}']);
+      expect(d.docker(['rm', 'noports']).code).toBe(0);
+    });
+
     it('a missing command exits 127 with docker\'s message and leaves no container', () => {
       const before = ids();
       const r = d.docker(['run', '--rm', 'busybox', 'nope']);

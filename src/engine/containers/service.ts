@@ -306,7 +306,9 @@ export class ContainerService {
     if (path === '') throw new InvalidArgument('no command specified');
     validateHostConfig(o.hostConfig);
     validateConfig(o.config);
-    const hostConfig: HostConfig = { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...o.hostConfig };
+    const hostConfig: HostConfig = { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, ...o.hostConfig };
+    // The docker CLI sends {"Type": ""} without --log-driver: the daemon's default, json-file.
+    hostConfig.LogConfig = { ...hostConfig.LogConfig, Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
     if (hostConfig.AutoRemove === true && (hostConfig.RestartPolicy?.Name ?? 'no') !== 'no' && hostConfig.RestartPolicy?.Name !== '') {
       throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
     }
@@ -1122,7 +1124,9 @@ export function mergeImageConfig(c: ContainerConfig, img: ImageConfig, id: strin
   if (!c.WorkingDir) out.WorkingDir = ic.WorkingDir ?? '';
   out.Labels = { ...(ic.Labels ?? {}), ...(c.Labels ?? {}) };
   out.ExposedPorts = { ...(ic.ExposedPorts ?? {}), ...(c.ExposedPorts ?? {}) };
-  out.Volumes = { ...(ic.Volumes ?? {}), ...(c.Volumes ?? {}) };
+  // null when neither has any, as Docker shows it
+  const volumes = { ...(ic.Volumes ?? {}), ...(c.Volumes ?? {}) };
+  out.Volumes = Object.keys(volumes).length > 0 ? volumes : null;
   if (!c.StopSignal && ic.StopSignal) out.StopSignal = ic.StopSignal;
   if (!c.Healthcheck && ic.Healthcheck) out.Healthcheck = ic.Healthcheck;
   else if (c.Healthcheck && ic.Healthcheck) {
