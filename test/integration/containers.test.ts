@@ -89,6 +89,11 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(d.docker(['rm', 'noports']).code).toBe(0);
     });
 
+    it('-e NAME of a variable the client does not have leaves it unset (it failed the start in runc)', () => {
+      const r = d.docker(['run', '--rm', '-e', 'BERTH_TEST_UNSET_VAR', 'busybox', 'sh', '-c', 'echo [${BERTH_TEST_UNSET_VAR-unset}]']);
+      expect(r).toEqual({ code: 0, stdout: '[unset]\n', stderr: '' });
+    });
+
     it('a missing command exits 127 with docker\'s message and leaves no container', () => {
       const before = ids();
       const r = d.docker(['run', '--rm', 'busybox', 'nope']);

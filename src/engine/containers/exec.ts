@@ -216,6 +216,7 @@ export class ExecService {
 function mergeEnv(base: string[], extra: string[]): string[] {
   const out = [...base];
   for (const e of extra) {
+    if (!e.includes('=')) continue; // `-e NAME` the client's environment lacks: unset
     const k = e.split('=')[0];
     const i = out.findIndex((x) => x.split('=')[0] === k);
     if (i >= 0) out[i] = e;

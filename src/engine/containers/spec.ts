@@ -95,7 +95,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     else caps = caps.filter((x) => x !== capName(c));
   }
   const args = input.initPath !== undefined ? ['/sbin/docker-init', '--', r.path, ...r.args] : [r.path, ...r.args];
-  const env = [...(r.config.Env ?? [])];
+  // `-e NAME` of a variable the client's environment lacks arrives as `NAME`: unset, as Docker leaves it.
+  const env = (r.config.Env ?? []).filter((e) => e.includes('='));
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${r.config.Hostname ?? ''}`);
   if (r.config.Tty === true && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
