@@ -176,6 +176,10 @@ describe('text helpers', () => {
     ['a\tb\nc', '"a\\tb\\nc"'],
     ['\x01', '"\\x01"'],
     ['héllo', '"héllo"'],
+    ['a\\b', '"a\\\\b"'],
+    ['\x7f', '"\\x7f"'],
+    ['\u0085', '"\\u0085"'],
+    ['', '""'],
   ])('goQuote(%j) = %s', (v, want) => {
     expect(goQuote(v)).toBe(want);
   });
@@ -186,6 +190,8 @@ describe('text helpers', () => {
     ['/bin/sh -c while true; do sleep 1; done', 20, '/bin/sh -c while tr…'],
     ['abc', 1, 'a'],
     ['abc', 0, ''],
+    ['😀😀😀', 4, '😀😀😀'],
+    ['😀😀😀', 2, '😀…'],
   ])('ellipsis(%j, %s) = %j', (v, n, want) => {
     expect(ellipsis(v, n)).toBe(want);
   });

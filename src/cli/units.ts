@@ -170,8 +170,13 @@ export function parseNanoCpus(value: string): number {
   return Number(m[1] === '-' ? -nanos : nanos);
 }
 
+/** Characters `goQuote` escapes: `"`, `\`, C0 and C1 controls, DEL. */
+const NEEDS_QUOTE_ESCAPE = /["\\\x00-\x1f\x7f-\x9f]/;
+
 /** Go's `strconv.Quote` (what `docker ps` shows in COMMAND). */
 export function goQuote(s: string): string {
+  // Most commands need no escape: quoted as they are, without a walk over their characters.
+  if (!NEEDS_QUOTE_ESCAPE.test(s)) return `"${s}"`;
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0) as number;
@@ -194,6 +199,8 @@ export function goQuote(s: string): string {
 /** The docker CLI's `formatter.Ellipsis`: at most `max` characters, the last one `…` when cut. */
 export function ellipsis(s: string, max: number): string {
   if (max <= 0) return '';
+  // No more UTF-16 units than `max`, so no more characters either.
+  if (s.length <= max) return s;
   const chars = [...s];
   if (chars.length <= max) return s;
   if (max === 1) return chars[0] as string;

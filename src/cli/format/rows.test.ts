@@ -231,6 +231,8 @@ describe('tabwrite', () => {
 
   it('counts runes, not UTF-16 units or bytes', () => {
     expect(tabwrite('héllo\tx\nab\ty\n', { minWidth: 0, padding: 1, padChar: '.' })).toBe('héllo.x\nab....y\n');
+    // A surrogate pair is one rune: 😀😀 is two wide, as in Go (and ab beside it too).
+    expect(tabwrite('😀😀\tx\nabc\ty\n', { minWidth: 0, padding: 1, padChar: '.' })).toBe('😀😀..x\nabc.y\n');
   });
 });
 

@@ -16,31 +16,32 @@ export interface TabwriterOptions {
 /** The docker CLI's settings for `table` output. */
 export const DOCKER_TABWRITER: TabwriterOptions = { minWidth: 10, padding: 3, padChar: ' ' };
 
-interface Cell {
-  readonly text: string;
-  readonly width: number;
-}
-
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-/** Go's utf8.RuneCountInString: code points, so a pair of surrogates is one (no array built for the common case). */
+/** Go's utf8.RuneCountInString: code points, so a pair of surrogates is one. */
 function runeCount(t: string): number {
-  return SURROGATE.test(t) ? [...t].length : t.length;
+  return [...t].length;
 }
 
 /** Aligns the tab-separated columns of `text`. */
 export function tabwrite(text: string, options: TabwriterOptions = DOCKER_TABWRITER): string {
-  const lines: Cell[][] = text.split('\n').map((line) => line.split('\t').map((t) => ({ text: t, width: runeCount(t) })));
+  const lines: string[][] = text.split('\n').map((line) => line.split('\t'));
+  // Text without surrogate pairs (nearly all) is as wide as its UTF-16 length: one test for
+  // the whole text rather than one per cell.
+  const width = SURROGATE.test(text) ? runeCount : (t: string) => t.length;
+  const pads: string[] = [];
+  const pad = (n: number): string => (pads[n] ??= options.padChar.repeat(n));
   const out: string[] = [];
 
   const writeLines = (widths: readonly number[], line0: number, line1: number): void => {
     for (let i = line0; i < line1; i++) {
       const line = lines[i] ?? [];
-      line.forEach((cell, j) => {
-        out.push(cell.text);
-        const width = widths[j];
-        if (width !== undefined) out.push(options.padChar.repeat(Math.max(width - cell.width, 0)));
-      });
+      for (let j = 0; j < line.length; j++) {
+        const cell = line[j] as string;
+        out.push(cell);
+        const w = widths[j];
+        if (w !== undefined) out.push(pad(Math.max(w - width(cell), 0)));
+      }
       if (i + 1 < lines.length) out.push('\n');
     }
   };
@@ -52,13 +53,13 @@ export function tabwrite(text: string, options: TabwriterOptions = DOCKER_TABWRI
       // A cell exists in this column: print the lines above it, then size the block.
       writeLines(widths, line0, current);
       line0 = current;
-      let width = options.minWidth;
+      let w = options.minWidth;
       for (; current < line1; current++) {
         const line = lines[current] ?? [];
         if (column >= line.length - 1) break;
-        width = Math.max(width, (line[column]?.width ?? 0) + options.padding);
+        w = Math.max(w, width(line[column] ?? '') + options.padding);
       }
-      widths.push(width);
+      widths.push(w);
       format(widths, line0, current);
       widths.pop();
       line0 = current;
