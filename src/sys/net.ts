@@ -84,6 +84,12 @@ export class NetOps {
     return this.netnsPath(netns);
   }
 
+  /** The named namespace (`ip netns add`) unless it is there, with nothing in it yet; its path. */
+  async createNetns(netns: string): Promise<string> {
+    if (!existsSync(this.netnsPath(netns))) await this.ip(['netns', 'add', netns]);
+    return this.netnsPath(netns);
+  }
+
   /** Inside the namespace: loopback (with `create`), addresses, links up, the default route. */
   async plumbInside(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<void> {
     const inside = [...(opts.create ? ['link set lo up'] : []), ...veths.flatMap(namespaceSide)];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { readdirSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -97,6 +97,8 @@ export class ContainerService {
   private readonly names = new Map<string, string>();
   private readonly live = new Map<string, Live>();
   private readonly shippers = new Map<string, LogShipper>();
+  /** /etc/passwd and /etc/group of images by top layer chain, as containers read them (`knownIdFiles`). */
+  private readonly idFiles = new Map<string, readonly [string, string]>();
   private exitWatcher?: FSWatcher;
   readonly dir: string;
   readonly bundles: string;
@@ -523,16 +525,44 @@ export class ContainerService {
 
   /** Reads the user from the image and makes its working dir, inside its mounted root. */
   private async imageUser(rec: ContainerRecord, rootfs: string): Promise<ReturnType<typeof resolveUser>> {
+    const known = this.knownIdFiles(rec);
+    if (known !== undefined && !rec.config.WorkingDir) return resolveUser(rec.config.User, known[0], known[1], rec.hostConfig.GroupAdd ?? []);
     // The image's files are read and its working dir made inside its root: a symlink in the
     // image (`/app -> /etc`, `/etc/passwd -> /host/file`) must never lead onto the host.
     const view = await ContainerView.open({ root: rootfs });
     try {
-      const [passwd = '', group = ''] = await Promise.all([readContainerFile(view, '/etc/passwd'), readContainerFile(view, '/etc/group')]);
+      const [passwd = '', group = ''] = known ?? (await Promise.all([readContainerFile(view, '/etc/passwd'), readContainerFile(view, '/etc/group')]));
+      if (known === undefined) this.keepIdFiles(rec, passwd, group);
       const user = resolveUser(rec.config.User, passwd, group, rec.hostConfig.GroupAdd ?? []);
       if (rec.config.WorkingDir) await mkdirAllInScope(view, rec.config.WorkingDir).catch(() => undefined);
       return user;
     } finally {
       view.close();
+    }
+  }
+
+  /**
+   * The /etc/passwd and /etc/group a container of this image sees, when already read for
+   * another: a container whose writable layer is still empty (a first start, every `run`)
+   * sees its image's files, which never change for that chain of layers.
+   */
+  private knownIdFiles(rec: ContainerRecord): readonly [string, string] | undefined {
+    if (rec.topChain === undefined) return undefined;
+    const known = this.idFiles.get(rec.topChain);
+    return known !== undefined && this.upperIsEmpty(rec) ? known : undefined;
+  }
+
+  private keepIdFiles(rec: ContainerRecord, passwd: string, group: string): void {
+    if (rec.topChain === undefined || !this.upperIsEmpty(rec)) return;
+    if (this.idFiles.size >= 32) this.idFiles.delete(this.idFiles.keys().next().value as string);
+    this.idFiles.set(rec.topChain, [passwd, group]);
+  }
+
+  private upperIsEmpty(rec: ContainerRecord): boolean {
+    try {
+      return readdirSync(this.upperDir(rec.id)).length === 0;
+    } catch {
+      return false;
     }
   }
 

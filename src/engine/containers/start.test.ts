@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -176,5 +176,81 @@ describe('container update: --cpus against --cpu-period/--cpu-quota', () => {
     expect(svc.get(cpus).hostConfig).toMatchObject({ NanoCpus: 1e9 });
     await svc.update(quota, { CpuQuota: 30000, CpuPeriod: 100000 });
     expect(svc.get(quota).hostConfig).toMatchObject({ CpuQuota: 30000, CpuPeriod: 100000 });
+  });
+});
+
+/**
+ * The user of a start comes from the image's /etc/passwd and /etc/group, read inside the
+ * container's root: once per image for containers whose writable layer is empty, again for a
+ * container that has written to its own.
+ */
+describe('container start: the image user', () => {
+  let dir: string;
+  let svc: ContainerService;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-user-'));
+    const images = {
+      resolve: () => ({ id: 'sha256:' + 'c'.repeat(64) }),
+      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'app' }, rootfs: { type: 'layers', diff_ids: [] } }),
+      topChain: () => 'sha256:' + 'd'.repeat(64),
+    } as unknown as ImageStore;
+    const runtime = { delete: async () => undefined, spawnMonitor: async () => 4242, start: async () => undefined } as unknown as OciRuntime;
+    svc = new ContainerService({
+      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
+      images,
+      snapshots: { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter,
+      runtime,
+      mounter: { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter,
+      events: new EventBus(),
+    });
+    await svc.init();
+  });
+  afterEach(async () => {
+    await svc.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A created container whose root (the stand-in mount: a plain directory) has these files. */
+  async function containerWith(passwd: string, group: string): Promise<string> {
+    const id = (await svc.create({ config: { Image: 'app' }, hostConfig: {} })).Id;
+    const etc = join(dir, 'root', 'containers', id, 'merged', 'etc');
+    await mkdir(etc, { recursive: true });
+    await writeFile(join(etc, 'passwd'), passwd);
+    await writeFile(join(etc, 'group'), group);
+    await mkdir(join(dir, 'root', 'containers', id, 'upper'), { recursive: true });
+    return id;
+  }
+  async function processOf(id: string): Promise<{ user: { uid: number; gid: number; additionalGids?: number[] }; env: string[] }> {
+    const spec = JSON.parse(await readFile(join(dir, 'run', 'c', id.slice(0, 12), 'config.json'), 'utf8')) as { process: { user: { uid: number; gid: number; additionalGids?: number[] }; env: string[] } };
+    return spec.process;
+  }
+
+  it('reads the files once per image for containers with an empty writable layer, again for one that has written', async () => {
+    const first = await containerWith('app:x:1000:1000::/home/app:/bin/sh\n', 'app:x:1000:\nextra:x:2000:app\n');
+    await svc.start(first);
+    expect(await processOf(first)).toMatchObject({ user: { uid: 1000, gid: 1000, additionalGids: [1000, 2000] } });
+    expect((await processOf(first)).env).toContain('HOME=/home/app');
+
+    // Another container of the same image: its (stand-in) root says otherwise, but an empty
+    // writable layer means the image's files, read already.
+    const second = await containerWith('app:x:3000:3000::/elsewhere:/bin/sh\n', 'app:x:3000:\n');
+    await svc.start(second);
+    expect(await processOf(second)).toMatchObject({ user: { uid: 1000, gid: 1000, additionalGids: [1000, 2000] } });
+
+    // A container that has written to its own layer is read again.
+    const third = await containerWith('app:x:3000:3000::/elsewhere:/bin/sh\n', 'app:x:3000:\n');
+    await writeFile(join(dir, 'root', 'containers', third, 'upper', 'written'), '');
+    await svc.start(third);
+    expect(await processOf(third)).toMatchObject({ user: { uid: 3000, gid: 3000, additionalGids: [3000] } });
+    expect((await processOf(third)).env).toContain('HOME=/elsewhere');
+  });
+
+  it('keeps nothing read from a container that has written to its layer', async () => {
+    const written = await containerWith('app:x:3000:3000::/elsewhere:/bin/sh\n', 'app:x:3000:\n');
+    await writeFile(join(dir, 'root', 'containers', written, 'upper', 'written'), '');
+    await svc.start(written);
+    const fresh = await containerWith('app:x:1000:1000::/home/app:/bin/sh\n', 'app:x:1000:\n');
+    await svc.start(fresh);
+    expect(await processOf(fresh)).toMatchObject({ user: { uid: 1000, gid: 1000 } });
   });
 });

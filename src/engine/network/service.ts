@@ -74,9 +74,9 @@ export interface ContainerNetSetup {
   shareFrom?: ContainerRecord;
   /**
    * What must be done before the container's process starts, and may go on while its runtime
-   * creates it in the namespace (`netnsPath` exists already): addresses, links and routes
-   * inside the namespace, the address allocations on disk, port rules. Always settled before
-   * a failed start's clean-up.
+   * creates it in the namespace (`netnsPath` exists already): the veth pairs, addresses,
+   * links and routes inside the namespace, the address allocations on disk, port rules.
+   * Always settled before a failed start's clean-up.
    */
   ready?: Promise<void>;
 }
@@ -403,9 +403,12 @@ export class NetworkService {
         veths.push(veth);
         hostsLines.push(`${ep.IPAddress}\t${hostsName(c)}`);
       }
-      const netnsPath = await this.o.net.plumbHost(netns, veths, { create: true });
+      // Only the namespace precedes the runtime's create (which joins it); the pairs, the
+      // addresses, routes and rules go in meanwhile, and are there before the process starts.
+      const netnsPath = await this.o.net.createNetns(netns);
+      const plumbed = this.o.net.plumbHost(netns, veths, { create: false }).then(() => this.o.net.plumbInside(netns, veths, { create: true }));
       // Only published ports change the rules; a container without them starts without iptables.
-      const ready = Promise.all([...saves, this.o.net.plumbInside(netns, veths, { create: true }), hasPorts(c.network.ports) ? this.applyRules() : undefined]).then(() => undefined);
+      const ready = Promise.all([...saves, plumbed, hasPorts(c.network.ports) ? this.applyRules() : undefined]).then(() => undefined);
       ready.catch(() => undefined); // awaited by the caller, later
       const firstNet = members[0]?.r.IPAM.Config[0];
       return {
