@@ -107,3 +107,21 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
     expect(await ping(socket)).toBe(false);
   });
 });
+
+/**
+ * The built CLI runs with its V8 code cache (scripts/cli-cache.mjs): made by this node with no
+ * V8 flags, as bin/berth starts it, so V8 takes it rather than compiling the bundle again.
+ */
+describe('the CLI bundle and its code cache', () => {
+  it('has a code cache this node accepts, trained on the run and list paths', async () => {
+    const vm = await import('node:vm');
+    const file = join(REPO, 'dist', 'cli', 'bundle.js');
+    const cachedData = readFileSync(join(REPO, 'dist', 'cli', 'bundle.cache'));
+    const script = new vm.Script(readFileSync(file, 'utf8'), { filename: file, cachedData });
+    expect(script.cachedDataRejected).toBe(false);
+    // The run, attach and list paths were compiled when the cache was made: far more than the
+    // bundle's top level alone.
+    const bare = new vm.Script(readFileSync(file, 'utf8'), { filename: `${file}.bare` }).createCachedData();
+    expect(cachedData.length).toBeGreaterThan(bare.length * 2);
+  });
+});
