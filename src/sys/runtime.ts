@@ -263,9 +263,9 @@ export async function removeEndedState(dir: string): Promise<boolean> {
   if (Object.values(cfg.hooks ?? {}).some((h) => (h?.length ?? 0) > 0)) return false;
   if (!(cfg.namespaces ?? []).some((n) => n.type === 'NEWPID' && (n.path ?? '') === '')) return false;
   if (state.init_process_pid === undefined || initAlive(state.init_process_pid, state.init_process_start)) return false;
-  for (const path of Object.values(state.cgroup_paths ?? {})) {
-    if (!(await removeCgroup(path))) return false;
-  }
+  // One cgroup per hierarchy (a dozen on cgroup v1), removed side by side.
+  const removed = await Promise.all(Object.values(state.cgroup_paths ?? {}).map((path) => removeCgroup(path)));
+  if (removed.includes(false)) return false;
   await rm(dir, { recursive: true, force: true });
   return true;
 }
