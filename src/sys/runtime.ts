@@ -1,5 +1,5 @@
-import { constants, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
-import { readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { constants, existsSync, openSync, readFileSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -257,16 +257,19 @@ interface RuncStateFile {
  * its own or keeps processes.
  */
 export async function removeEndedState(dir: string): Promise<boolean> {
-  const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as RuncStateFile;
+  // A few small files on tmpfs and cgroupfs directories, each call some microseconds: done
+  // synchronously, rather than a dozen round trips through the thread pool on every exit.
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as RuncStateFile;
   const cfg = state.config;
   if (cfg === undefined || cfg.cgroups?.Systemd === true || (state.intel_rdt_path ?? '') !== '') return false;
   if (Object.values(cfg.hooks ?? {}).some((h) => (h?.length ?? 0) > 0)) return false;
   if (!(cfg.namespaces ?? []).some((n) => n.type === 'NEWPID' && (n.path ?? '') === '')) return false;
   if (state.init_process_pid === undefined || initAlive(state.init_process_pid, state.init_process_start)) return false;
-  // One cgroup per hierarchy (a dozen on cgroup v1), removed side by side.
+  // One cgroup per hierarchy (a dozen on cgroup v1): a process still leaving one is waited
+  // for while the others go.
   const removed = await Promise.all(Object.values(state.cgroup_paths ?? {}).map((path) => removeCgroup(path)));
   if (removed.includes(false)) return false;
-  await rm(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
   return true;
 }
 
@@ -277,7 +280,7 @@ export async function removeEndedState(dir: string): Promise<boolean> {
 async function removeCgroup(path: string): Promise<boolean> {
   for (let delay = 10; ; delay *= 2) {
     try {
-      await rmdir(path);
+      rmdirSync(path);
       return true;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

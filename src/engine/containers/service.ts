@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -91,6 +91,14 @@ function fulfilled<T>(r: PromiseSettledResult<T>): T {
 
 /** A container with no network of berth's: loopback only. */
 const NO_NETWORK: ContainerNetSetup = { hostNetwork: false, hostsLines: [] };
+
+function tryOrUndefined<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
 
 export class ContainerService {
   readonly records = new Map<string, ContainerRecord>();
@@ -768,11 +776,7 @@ export class ContainerService {
     if (!/^[a-f0-9]{64}$/.test(id)) return;
     const live = this.live.get(id);
     if (!live?.resolveExit) return;
-    try {
-      await stat(join(this.exitDir, id));
-    } catch {
-      return;
-    }
+    if (!existsSync(join(this.exitDir, id))) return;
     await this.handleExit(id, false);
   }
 
@@ -787,7 +791,9 @@ export class ContainerService {
       // conmon writes the exit file when the process ends: its mtime is the real finish time,
       // also for containers that ended while the daemon was down. The OOM count is read before
       // the cgroup goes.
-      const [raw, exitStat, oom] = await Promise.all([readFile(exitFile, 'utf8').catch(() => undefined), stat(exitFile).catch(() => undefined), this.wasOomKilled(rec)]);
+      // (The exit file is a few bytes in the exec root, a tmpfs: read at once.)
+      const [raw, exitStat] = [tryOrUndefined(() => readFileSync(exitFile, 'utf8')), tryOrUndefined(() => statSync(exitFile))];
+      const oom = await this.wasOomKilled(rec);
       const finishedAt = exitStat?.mtime ?? new Date();
       const code = raw !== undefined && raw.trim() !== '' ? Number(raw.trim()) : 255;
       this.stopHealth(id);
@@ -818,7 +824,7 @@ export class ContainerService {
       // moment. Should the daemon die first, it finds the container ended when it comes back,
       // and removes it then.
       if (!(rec.hostConfig.AutoRemove === true && !atBoot)) await this.save(rec);
-      await rm(exitFile, { force: true });
+      rmSync(exitFile, { force: true });
       const live = this.liveOf(id);
       const resolve = live.resolveExit;
       delete live.resolveExit;
