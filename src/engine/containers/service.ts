@@ -82,6 +82,8 @@ export interface ContainerNetworking {
   prepare(c: ContainerRecord, endpoints: Record<string, EndpointConfig> | undefined): void;
   setUp(c: ContainerRecord, find: (idOrName: string) => ContainerRecord): Promise<ContainerNetSetup>;
   tearDown(c: ContainerRecord): Promise<void>;
+  /** What a removed container's network left on the host (its namespace), found by its id alone. */
+  forget?(id: string): Promise<void>;
 }
 
 function fulfilled<T>(r: PromiseSettledResult<T>): T {
@@ -91,6 +93,12 @@ function fulfilled<T>(r: PromiseSettledResult<T>): T {
 
 /** A container with no network of berth's: loopback only. */
 const NO_NETWORK: ContainerNetSetup = { hostNetwork: false, hostsLines: [] };
+
+/** Whether the container's network holds what another container may ask for next: a published port, an address of its choosing. */
+function holdsPortsOrAddresses(rec: ContainerRecord): boolean {
+  if (Object.values(rec.network?.ports ?? {}).some((bindings) => (bindings?.length ?? 0) > 0)) return true;
+  return Object.values(rec.endpointsConfig ?? {}).some((e) => (e?.IPAMConfig?.IPv4Address ?? '') !== '' || (e?.IPAMConfig?.IPv6Address ?? '') !== '');
+}
 
 function tryOrUndefined<T>(f: () => T): T | undefined {
   try {
@@ -133,7 +141,9 @@ export class ContainerService {
     for (const id of await readdir(this.dir)) {
       const rec = await readJsonIfExists<ContainerRecord>(join(this.dir, id, 'container.json'));
       if (!rec) {
-        await rm(join(this.dir, id), { recursive: true, force: true }); // never finished creating
+        // Never finished creating, or removed while its teardown went on (a --rm container's):
+        // whatever of it is still mounted or set up goes before its files.
+        await this.forgetRemoved(id);
         continue;
       }
       this.records.set(rec.id, rec);
@@ -182,14 +192,32 @@ export class ContainerService {
   /** Directories of removed containers being deleted (close() waits for them). */
   private readonly removals = new Set<Promise<void>>();
 
-  private removeLater(dir: string): void {
-    const p: Promise<void> = rm(dir, { recursive: true, force: true })
+  private removeLater(dir: string, after?: Promise<void>): void {
+    const p: Promise<void> = (after ?? Promise.resolve())
+      .then(() => rm(dir, { recursive: true, force: true }))
       .catch((e: unknown) => this.o.onError?.(`removing ${dir}: ${errorMessage(e)}`))
       .finally(() => this.removals.delete(p));
     this.removals.add(p);
   }
 
+  /**
+   * Teardowns (runtime state, network namespace, root unmount) of ended --rm containers that
+   * go on after their removal has been answered; their directories are deleted after them.
+   */
+  private readonly teardowns = new Map<string, Promise<void>>();
+
+  /** A container directory without container.json, at start: its runtime state, namespace and mount, then its files. */
+  private async forgetRemoved(id: string): Promise<void> {
+    if (/^[a-f0-9]{64}$/.test(id)) {
+      await this.o.runtime.delete(id).catch((e: unknown) => this.o.onError?.(`runtime state of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
+      await this.o.network?.forget?.(id).catch((e: unknown) => this.o.onError?.(`network namespace of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
+      await this.o.mounter.unmount(join(this.cdir(id), 'merged'), { ownDevice: true }).catch((e: unknown) => this.o.onError?.(`root of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
+    }
+    await rm(join(this.dir, id), { recursive: true, force: true });
+  }
+
   async close(): Promise<void> {
+    await Promise.all(this.teardowns.values());
     await Promise.all(this.removals);
     this.exitWatcher?.close();
     for (const s of this.shippers.values()) await s.close();
@@ -503,6 +531,7 @@ export class ContainerService {
       delete live.restartTimer;
     }
     rec.manuallyStopped = false;
+    await this.teardowns.get(rec.id);
     try {
       await this.startProcess(rec);
     } catch (e) {
@@ -801,12 +830,23 @@ export class ContainerService {
       // runtime state, network and root filesystem can go at once, while everything the
       // process wrote goes into the json-file log (before anyone learns it ended).
       this.shipperOf(rec).unwatch();
-      await Promise.all([
+      const teardown = Promise.all([
         this.o.runtime.delete(id),
         this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
         this.unmountRoot(rec).catch(() => undefined),
-        this.flushLog(rec),
-      ]);
+      ]).then(() => undefined);
+      // A --rm container is removed next; what its process left on the host goes on being
+      // undone meanwhile, unless something another container may want at once (a published
+      // port, a fixed address) is among it. Its directory waits for all of it (remove()).
+      if (rec.hostConfig.AutoRemove === true && !atBoot && !holdsPortsOrAddresses(rec)) {
+        this.teardowns.set(
+          id,
+          teardown.catch((e: unknown) => this.o.onError?.(`teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
+        );
+        await this.flushLog(rec);
+      } else {
+        await Promise.all([teardown, this.flushLog(rec)]);
+      }
       await this.releaseVolumes(rec);
       rec.state = {
         ...rec.state,
@@ -1026,8 +1066,23 @@ export class ContainerService {
     this.o.events.publish('container', 'rename', rec.id, this.attrs(rec, { oldName: old }));
   }
 
+  /** Removals under way: a second call (an --rm container's own, after `rm -f` killed it) joins the first. */
+  private readonly removing = new Map<string, Promise<void>>();
+
   async remove(idOrName: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
     const rec = this.get(idOrName);
+    const under = this.removing.get(rec.id);
+    if (under !== undefined) return under;
+    const p = this.removeRecord(rec, opts);
+    this.removing.set(rec.id, p);
+    try {
+      await p;
+    } finally {
+      this.removing.delete(rec.id);
+    }
+  }
+
+  private async removeRecord(rec: ContainerRecord, opts: { force: boolean; volumes: boolean }): Promise<void> {
     if (rec.state.Status === 'removing') return;
     if (rec.state.Running || rec.state.Restarting) {
       if (!opts.force) {
@@ -1048,18 +1103,21 @@ export class ContainerService {
     }
     rec.state = { ...rec.state, Status: 'removing' };
     this.stopHealth(rec.id);
-    await this.o.runtime.delete(rec.id);
-    await this.unmountRoot(rec).catch(() => undefined);
+    const teardown = this.teardowns.get(rec.id);
+    if (teardown === undefined) {
+      await this.o.runtime.delete(rec.id);
+      await this.unmountRoot(rec).catch(() => undefined);
+    }
     await rm(join(this.cdir(rec.id), 'container.json'), { force: true }); // first: a crash from here on leaves no container
     await Promise.all([
       rm(this.bundle(rec.id), { recursive: true, force: true }),
       rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true }),
       this.shippers.get(rec.id)?.close(),
     ]);
-    // Its files (the writable layer, however big, and the logs) go after the answer: nobody
-    // sees the container any more, and a crash meanwhile leaves a directory without
-    // container.json, which the next start removes.
-    this.removeLater(this.cdir(rec.id));
+    // Its files (the writable layer, however big, and the logs) go after the answer (and after
+    // its teardown): nobody sees the container any more, and a crash meanwhile leaves a
+    // directory without container.json, which the next start cleans up (forgetRemoved).
+    this.removeLater(this.cdir(rec.id), teardown?.finally(() => this.teardowns.delete(rec.id)));
     this.shippers.delete(rec.id);
     this.records.delete(rec.id);
     this.names.delete(rec.name);

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -252,5 +253,186 @@ describe('container start: the image user', () => {
     const fresh = await containerWith('app:x:1000:1000::/home/app:/bin/sh\n', 'app:x:1000:\n');
     await svc.start(fresh);
     expect(await processOf(fresh)).toMatchObject({ user: { uid: 1000, gid: 1000 } });
+  });
+});
+
+/**
+ * The end of a --rm container: removed (name free, `wait --condition removed` answered) while
+ * what its process left on the host is still being undone; its directory goes after that, and
+ * a daemon that stopped before finds the leftovers by the directory when it starts again.
+ */
+describe('container exit: --rm', () => {
+  let dir: string;
+  let svc: ContainerService;
+  let log: string[];
+  let unmounted: { promise: Promise<void>; resolve: () => void };
+  let mounted: Set<string>;
+
+  function deferred() {
+    let resolve!: () => void;
+    const promise = new Promise<void>((res) => (resolve = res));
+    return { promise, resolve };
+  }
+  /** The exit file as conmon writes it: a temporary file renamed into place. */
+  async function exits(id: string, code: string): Promise<void> {
+    await writeFile(join(svc.exitDir, `${id}.tmp`), code);
+    await rename(join(svc.exitDir, `${id}.tmp`), join(svc.exitDir, id));
+  }
+  async function until(what: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+  }
+  function service(): ContainerService {
+    const images = {
+      resolve: () => ({ id: 'sha256:' + 'e'.repeat(64) }),
+      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [] } }),
+      topChain: () => undefined,
+    } as unknown as ImageStore;
+    const runtime = {
+      delete: async (id: string) => void log.push(`runtime delete ${id.slice(0, 4)}`),
+      spawnMonitor: async () => 4242,
+      start: async () => undefined,
+    } as unknown as OciRuntime;
+    const mounter = {
+      mount: async (_m: unknown, target: string) => void mounted.add(target),
+      isMounted: async (target: string) => mounted.has(target),
+      unmount: async (target: string) => {
+        if (!mounted.has(target)) return;
+        log.push('unmounting');
+        await unmounted.promise;
+        mounted.delete(target);
+        log.push('unmounted');
+      },
+    } as unknown as Mounter;
+    const network: ContainerNetworking = {
+      prepare: () => undefined,
+      setUp: async () => ({ netnsPath: '/run/netns/x', hostNetwork: false, hostsLines: [], ready: Promise.resolve() }),
+      tearDown: async () => void log.push('network torn down'),
+      forget: async (id: string) => void log.push(`namespace of ${id.slice(0, 4)} forgotten`),
+    };
+    return new ContainerService({
+      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
+      images,
+      snapshots: { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter,
+      runtime,
+      mounter,
+      events: new EventBus(),
+      network,
+    });
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-rm-'));
+    log = [];
+    mounted = new Set();
+    unmounted = deferred();
+    svc = service();
+    await svc.init();
+  });
+  afterEach(async () => {
+    unmounted.resolve();
+    await svc.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers the removal before the root is unmounted, and deletes the directory only after', async () => {
+    const id = (await svc.create({ name: 'once', config: { Image: 'busybox' }, hostConfig: { AutoRemove: true } })).Id;
+    await svc.start(id);
+    const removed = svc.wait(id, 'removed');
+    await exits(id, '3');
+    expect(await removed).toBe(3);
+    expect(log).toContain('unmounting');
+    expect(log).not.toContain('unmounted');
+    expect(() => svc.get(id)).toThrow();
+    // The name is free at once; the directory (writable layer, logs) is still there.
+    await svc.create({ name: 'once', config: { Image: 'busybox' }, hostConfig: {} });
+    expect(existsSync(join(dir, 'root', 'containers', id))).toBe(true);
+    unmounted.resolve();
+    await until(() => !existsSync(join(dir, 'root', 'containers', id)));
+    expect(existsSync(join(dir, 'root', 'containers', id))).toBe(false);
+    expect(log.indexOf('unmounted')).toBeGreaterThan(log.indexOf('unmounting'));
+  });
+
+  it('waits for the teardown of a container with a published port before answering', async () => {
+    const id = (await svc.create({ config: { Image: 'busybox' }, hostConfig: { AutoRemove: true } })).Id;
+    await svc.start(id);
+    // As the network's setUp records it for a container with -p 8080:80.
+    svc.get(id).network = { netns: 'berth-x', endpoints: {}, ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] } };
+    const removed = svc.wait(id, 'removed');
+    let answered = false;
+    void removed.then(() => (answered = true));
+    await exits(id, '0');
+    await until(() => log.includes('unmounting'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answered).toBe(false);
+    unmounted.resolve();
+    expect(await removed).toBe(0);
+    expect(log).toContain('unmounted');
+  });
+
+  it('cleans up, when it starts, after a daemon that stopped while a removed container was torn down', async () => {
+    const id = (await svc.create({ config: { Image: 'busybox' }, hostConfig: { AutoRemove: true } })).Id;
+    await svc.start(id);
+    const removed = svc.wait(id, 'removed');
+    await exits(id, '0');
+    await removed;
+    // The daemon goes while the root is being unmounted (the stand-in's unmount does not end);
+    // a new one starts on the same state.
+    const stuck = unmounted;
+    log = [];
+    unmounted = deferred();
+    unmounted.resolve();
+    const next = service();
+    await next.init();
+    expect(log).toEqual([`runtime delete ${id.slice(0, 4)}`, `namespace of ${id.slice(0, 4)} forgotten`, 'unmounting', 'unmounted']);
+    expect(existsSync(join(dir, 'root', 'containers', id))).toBe(false);
+    stuck.resolve();
+    await svc.close();
+    svc = next;
+  });
+});
+
+/** `rm -f` of a running --rm container: the container's own removal joins the one asked for; one `destroy`. */
+describe('container remove: rm -f of a running --rm container', () => {
+  it('removes it once, with one destroy event', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-rmf-'));
+    const events = new EventBus();
+    const seen: string[] = [];
+    events.subscribe((e) => void seen.push(e.Action));
+    const exitDir = join(dir, 'run', 'exits');
+    const runtime = {
+      delete: async () => undefined,
+      spawnMonitor: async () => 4242,
+      start: async () => undefined,
+      // The process ends when killed: conmon writes its exit file.
+      kill: async (id: string) => {
+        await writeFile(join(exitDir, `${id}.tmp`), '137');
+        await rename(join(exitDir, `${id}.tmp`), join(exitDir, id));
+      },
+    } as unknown as OciRuntime;
+    const svc = new ContainerService({
+      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
+      images: {
+        resolve: () => ({ id: 'sha256:' + 'f'.repeat(64) }),
+        config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sleep', '100'] }, rootfs: { type: 'layers', diff_ids: [] } }),
+        topChain: () => undefined,
+      } as unknown as ImageStore,
+      snapshots: { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter,
+      runtime,
+      mounter: { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter,
+      events,
+    });
+    await svc.init();
+    try {
+      const id = (await svc.create({ config: { Image: 'busybox' }, hostConfig: { AutoRemove: true } })).Id;
+      await svc.start(id);
+      await svc.remove(id, { force: true, volumes: false });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen.filter((a) => a === 'destroy')).toHaveLength(1);
+      expect(seen.slice(-3)).toEqual(['kill', 'die', 'destroy']);
+      expect(() => svc.get(id)).toThrow();
+    } finally {
+      await svc.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -387,7 +387,7 @@ export class NetworkService {
       const netnsPath = other.network?.netns !== undefined ? this.o.net.netnsPath(other.network.netns) : `/proc/${other.state.Pid}/ns/net`;
       return { netnsPath, hostNetwork: false, hostsLines: [], shareFrom: other };
     }
-    const netns = `berth-${c.id.slice(0, 12)}`;
+    const netns = netnsName(c.id);
     const members = Object.entries(this.membership(c)).map(([name, cfg]) => ({ r: this.get(name), cfg }));
     c.network = { netns, endpoints: {}, ports: {} };
     const saves: Promise<void>[] = [];
@@ -481,6 +481,11 @@ export class NetworkService {
     await Promise.all(changed.map((r) => this.save(r)));
     delete c.network;
     if (hasPorts(st.ports)) await this.applyRules();
+  }
+
+  /** The namespace of a removed container, should its teardown not have ended (a crash meanwhile). */
+  async forget(id: string): Promise<void> {
+    await this.o.net.deleteNetns(netnsName(id));
   }
 
   /** `network connect`: membership, and an interface now when the container runs. */
@@ -664,6 +669,11 @@ export class NetworkService {
 /** `default` and `` mean the default bridge. */
 export function networkModeName(mode: string | undefined): string {
   return mode === undefined || mode === '' || mode === 'default' ? 'bridge' : mode;
+}
+
+/** A container's named network namespace (`ip netns`). */
+function netnsName(id: string): string {
+  return `berth-${id.slice(0, 12)}`;
 }
 
 function hasPorts(ports: Record<string, PortBinding[] | null>): boolean {
