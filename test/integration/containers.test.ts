@@ -353,6 +353,15 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
     await waitFor(() => !existsSync(dir), 'the removed container\'s directory to go');
   });
 
+  it('rm -f of a running --rm container: kill, die and destroy, once each', () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const id = d.docker(['run', '-d', '--rm', 'busybox', 'sleep', '100']).stdout.trim();
+    expect(d.docker(['rm', '-f', id])).toEqual({ code: 0, stdout: `${id}\n`, stderr: '' });
+    // (events up to a second from now: the docker CLI returns then)
+    const events = d.docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `container=${id}`, '--format', '{{.Action}}']);
+    expect(events.stdout.split('\n').filter(Boolean)).toEqual(['create', 'start', 'kill', 'die', 'destroy']);
+  });
+
   describe('ps', () => {
     beforeAll(async () => {
       for (const r of [
