@@ -830,6 +830,8 @@ export class ContainerService {
       // runtime state, network and root filesystem can go at once, while everything the
       // process wrote goes into the json-file log (before anyone learns it ended).
       this.shipperOf(rec).unwatch();
+      // (decided before the teardown, which forgets the container's ports and addresses)
+      const removedFirst = rec.hostConfig.AutoRemove === true && !atBoot && !holdsPortsOrAddresses(rec);
       const teardown = Promise.all([
         this.o.runtime.delete(id),
         this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
@@ -838,7 +840,7 @@ export class ContainerService {
       // A --rm container is removed next; what its process left on the host goes on being
       // undone meanwhile, unless something another container may want at once (a published
       // port, a fixed address) is among it. Its directory waits for all of it (remove()).
-      if (rec.hostConfig.AutoRemove === true && !atBoot && !holdsPortsOrAddresses(rec)) {
+      if (removedFirst) {
         this.teardowns.set(
           id,
           teardown.catch((e: unknown) => this.o.onError?.(`teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
