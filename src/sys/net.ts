@@ -61,38 +61,34 @@ export class NetOps {
     return `/run/netns/${name}`;
   }
 
-  /**
-   * A named namespace with loopback up and the given veth pairs in it, in two `ip -batch`
-   * processes: `plumbHost`, then `plumbInside`. `create` false adds pairs to an existing
-   * namespace (`network connect` of a running container).
-   */
-  async plumb(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<string> {
-    const path = await this.plumbHost(netns, veths, opts);
-    await this.plumbInside(netns, veths, opts);
-    return path;
-  }
-
-  /**
-   * On the host: the namespace (with `create`, unless it is there), the pairs with their
-   * container ends in it, the host ends on their bridges with hairpin on (a container reaching
-   * its own published port through the host comes back) and up. Returns the namespace's path.
-   */
-  async plumbHost(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<string> {
-    const fresh = opts.create && !existsSync(this.netnsPath(netns));
-    const host = [...(fresh ? [`netns add ${netns}`] : []), ...veths.flatMap(hostSide)];
-    if (host.length > 0) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
-    return this.netnsPath(netns);
-  }
-
   /** The named namespace (`ip netns add`) unless it is there, with nothing in it yet; its path. */
   async createNetns(netns: string): Promise<string> {
     if (!existsSync(this.netnsPath(netns))) await this.ip(['netns', 'add', netns]);
     return this.netnsPath(netns);
   }
 
-  /** Inside the namespace: loopback (with `create`), addresses, links up, the default route. */
-  async plumbInside(netns: string, veths: readonly VethPlan[], opts: { create: boolean }): Promise<void> {
-    const inside = [...(opts.create ? ['link set lo up'] : []), ...veths.flatMap(namespaceSide)];
+  /**
+   * The given veth pairs in an existing namespace, in two `ip -batch` processes: `plumbHost`,
+   * then `plumbInside`; `loopback` also brings `lo` up (a namespace just made).
+   */
+  async plumb(netns: string, veths: readonly VethPlan[], opts: { loopback: boolean }): Promise<void> {
+    await this.plumbHost(veths);
+    await this.plumbInside(netns, veths, opts);
+  }
+
+  /**
+   * On the host: the pairs with their container ends in their namespace, the host ends on
+   * their bridges with hairpin on (a container reaching its own published port through the
+   * host comes back) and up.
+   */
+  async plumbHost(veths: readonly VethPlan[]): Promise<void> {
+    const host = veths.flatMap(hostSide);
+    if (host.length > 0) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
+  }
+
+  /** Inside the namespace: loopback (with `loopback`), addresses, links up, the default route. */
+  async plumbInside(netns: string, veths: readonly VethPlan[], opts: { loopback: boolean }): Promise<void> {
+    const inside = [...(opts.loopback ? ['link set lo up'] : []), ...veths.flatMap(namespaceSide)];
     if (inside.length > 0) await this.ip(['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
   }
 

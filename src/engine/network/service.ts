@@ -406,7 +406,7 @@ export class NetworkService {
       // Only the namespace precedes the runtime's create (which joins it); the pairs, the
       // addresses, routes and rules go in meanwhile, and are there before the process starts.
       const netnsPath = await this.o.net.createNetns(netns);
-      const plumbed = this.o.net.plumbHost(netns, veths, { create: false }).then(() => this.o.net.plumbInside(netns, veths, { create: true }));
+      const plumbed = this.o.net.plumb(netns, veths, { loopback: true });
       // Only published ports change the rules; a container without them starts without iptables.
       const ready = Promise.all([...saves, plumbed, hasPorts(c.network.ports) ? this.applyRules() : undefined]).then(() => undefined);
       ready.catch(() => undefined); // awaited by the caller, later
@@ -504,7 +504,7 @@ export class NetworkService {
       const { ep, veth, saved } = this.reserve(c, r, cfg, ifName, false);
       try {
         await saved;
-        await this.o.net.plumb(c.network.netns, [veth], { create: false });
+        await this.o.net.plumb(c.network.netns, [veth], { loopback: false });
       } catch (e) {
         delete r.allocations[ep.IPAddress];
         await this.save(r);
