@@ -12,6 +12,20 @@ import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { Conflict } from '../../core/errors.js';
 import { ContainerService, type ContainerNetworking } from './service.js';
 
+/** An image store that knows one image: this config, these layers (a top chain, or none). */
+function oneImage(config: Record<string, unknown>, topChain?: string): ImageStore {
+  return {
+    resolve: () => ({ id: 'sha256:' + 'a'.repeat(64) }),
+    config: async () => ({ architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: [] } }),
+    topChain: () => topChain,
+  } as unknown as ImageStore;
+}
+
+/** A snapshotter whose mounts are nothing (the container's root is a plain directory). */
+const SNAPSHOTS = { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter;
+/** A mounter that mounts nothing. */
+const MOUNTER = { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter;
+
 /**
  * The order of a start, with the kernel-facing parts stood in for: the runtime may create the
  * container while its network is still being set up inside its namespace, but the process
@@ -45,14 +59,9 @@ describe('container start and the network', () => {
     log = [];
     ready = deferred();
     monitor = async () => 4242;
-    const image = { id: 'sha256:' + 'a'.repeat(64) };
-    const images = {
-      resolve: () => image,
-      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [] } }),
-      topChain: () => undefined,
-    } as unknown as ImageStore;
-    const snapshots = { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter;
-    const mounter = { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter;
+    const images = oneImage({ Cmd: ['true'] });
+    const snapshots = SNAPSHOTS;
+    const mounter = MOUNTER;
     const runtime = {
       // (a start first deletes whatever runtime state an earlier run left: not logged)
       delete: async () => void (log.includes('created') && log.push('runtime delete')),
@@ -134,14 +143,9 @@ describe('container update: --cpus against --cpu-period/--cpu-quota', () => {
   let svc: ContainerService;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-update-'));
-    const images = {
-      resolve: () => ({ id: 'sha256:' + 'b'.repeat(64) }),
-      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [] } }),
-      topChain: () => undefined,
-    } as unknown as ImageStore;
     svc = new ContainerService({
       paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
-      images,
+      images: oneImage({ Cmd: ['true'] }),
       snapshots: {} as OverlaySnapshotter,
       runtime: {} as OciRuntime,
       mounter: {} as Mounter,
@@ -190,18 +194,14 @@ describe('container start: the image user', () => {
   let svc: ContainerService;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-user-'));
-    const images = {
-      resolve: () => ({ id: 'sha256:' + 'c'.repeat(64) }),
-      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'app' }, rootfs: { type: 'layers', diff_ids: [] } }),
-      topChain: () => 'sha256:' + 'd'.repeat(64),
-    } as unknown as ImageStore;
+    const images = oneImage({ Cmd: ['true'], User: 'app' }, 'sha256:' + 'd'.repeat(64));
     const runtime = { delete: async () => undefined, spawnMonitor: async () => 4242, start: async () => undefined } as unknown as OciRuntime;
     svc = new ContainerService({
       paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
       images,
-      snapshots: { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter,
+      snapshots: SNAPSHOTS,
       runtime,
-      mounter: { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter,
+      mounter: MOUNTER,
       events: new EventBus(),
     });
     await svc.init();
@@ -282,11 +282,7 @@ describe('container exit: --rm', () => {
     for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
   }
   function service(): ContainerService {
-    const images = {
-      resolve: () => ({ id: 'sha256:' + 'e'.repeat(64) }),
-      config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [] } }),
-      topChain: () => undefined,
-    } as unknown as ImageStore;
+    const images = oneImage({ Cmd: ['true'] });
     const runtime = {
       delete: async (id: string) => void log.push(`runtime delete ${id.slice(0, 4)}`),
       spawnMonitor: async () => 4242,
@@ -312,7 +308,7 @@ describe('container exit: --rm', () => {
     return new ContainerService({
       paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
       images,
-      snapshots: { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter,
+      snapshots: SNAPSHOTS,
       runtime,
       mounter,
       events: new EventBus(),
@@ -411,14 +407,10 @@ describe('container remove: rm -f of a running --rm container', () => {
     } as unknown as OciRuntime;
     const svc = new ContainerService({
       paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
-      images: {
-        resolve: () => ({ id: 'sha256:' + 'f'.repeat(64) }),
-        config: async () => ({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sleep', '100'] }, rootfs: { type: 'layers', diff_ids: [] } }),
-        topChain: () => undefined,
-      } as unknown as ImageStore,
-      snapshots: { mountFor: async () => ({ type: 'overlay', source: 'overlay', options: [] }) } as unknown as OverlaySnapshotter,
+      images: oneImage({ Cmd: ['sleep', '100'] }),
+      snapshots: SNAPSHOTS,
       runtime,
-      mounter: { mount: async () => undefined, isMounted: async () => false, unmount: async () => undefined } as unknown as Mounter,
+      mounter: MOUNTER,
       events,
     });
     await svc.init();
