@@ -49,6 +49,8 @@ interface Live {
   waiters: { condition: WaitCondition; resolve: (code: number) => void }[];
   healthTimer?: NodeJS.Timeout;
   restartTimer?: NodeJS.Timeout;
+  /** A start under way (a `docker stop` meanwhile waits for it, then stops the container). */
+  starting?: Promise<void>;
   stdinQueue?: PassThrough;
 }
 
@@ -530,6 +532,17 @@ export class ContainerService {
       clearTimeout(live.restartTimer);
       delete live.restartTimer;
     }
+    if (live.starting !== undefined) throw new NotModified('container already started');
+    const starting = this.startNow(rec);
+    live.starting = starting;
+    try {
+      await starting;
+    } finally {
+      if (live.starting === starting) delete live.starting;
+    }
+  }
+
+  private async startNow(rec: ContainerRecord): Promise<void> {
     rec.manuallyStopped = false;
     await this.teardowns.get(rec.id);
     try {
@@ -951,6 +964,12 @@ export class ContainerService {
       rec.state = { ...rec.state, Status: 'exited', Restarting: false };
       await this.save(rec);
       return;
+    }
+    if (live.starting !== undefined) {
+      // A start under way (a restart policy's, or another client's): the container is stopped
+      // once it runs, and its policy does not start it again.
+      rec.manuallyStopped = true;
+      await live.starting.catch(() => undefined);
     }
     if (!rec.state.Running) throw new NotModified('container already stopped');
     rec.manuallyStopped = true;

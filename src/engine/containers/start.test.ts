@@ -70,6 +70,12 @@ describe('container start and the network', () => {
         return monitor();
       },
       start: async () => void log.push('process started'),
+      // The process ends when killed: conmon writes its exit file (a temporary file renamed).
+      kill: async (id: string) => {
+        log.push('killed');
+        await writeFile(join(dir, 'run', 'exits', `${id}.tmp`), '143');
+        await rename(join(dir, 'run', 'exits', `${id}.tmp`), join(dir, 'run', 'exits', id));
+      },
     } as unknown as OciRuntime;
     const network: ContainerNetworking = {
       prepare: () => undefined,
@@ -103,6 +109,24 @@ describe('container start and the network', () => {
     await started;
     expect(log).toEqual(['namespace made', 'created', 'network ready', 'process started']);
     expect(svc.get(id).state.Running).toBe(true);
+  });
+
+  it('stops a container whose start is under way once it runs (docker stop during a restart policy\'s start)', async () => {
+    const id = await create();
+    const started = svc.start(id);
+    await created();
+    let stopped = false;
+    const stopping = svc.stop(id, { timeout: 5 }).then(() => (stopped = true));
+    await settle();
+    expect(stopped).toBe(false);
+    // A second start meanwhile is told the container is started already.
+    await expect(svc.start(id)).rejects.toThrow('already started');
+    ready.resolve();
+    await started;
+    await stopping;
+    expect(log.slice(0, 5)).toEqual(['namespace made', 'created', 'network ready', 'process started', 'killed']);
+    expect(svc.get(id).state).toMatchObject({ Status: 'exited', Running: false, ExitCode: 143 });
+    expect(svc.get(id).manuallyStopped).toBe(true);
   });
 
   it('fails the start when the network fails, removing what the runtime created, then the network', async () => {
