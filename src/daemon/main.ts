@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { createApi } from '../api/server.js';
 import { loadDaemonConfig } from './config.js';
 import { buildEngine } from './wiring.js';
+import { prepareExecRoot } from '../sys/execroot.js';
 
 /**
  * `berth daemon`: builds the engine, serves the Engine API on a unix socket, and stops
@@ -47,6 +48,8 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   // A socket that answers belongs to a live daemon (with another exec root): taking its path
   // would leave that daemon unreachable. A stale file of one that died is replaced.
   if (await answers(socketPath)) throw new Error(`another daemon is listening on unix://${socketPath}`);
+  // Before anything is written there: the exec root on a tmpfs (src/sys/execroot.ts).
+  await prepareExecRoot(execRoot, log);
   const fileConfig = await loadDaemonConfig(opts.configFile);
   if (fileConfig && fileConfig.ignored.length > 0) log(`configuration file: ignoring keys berth does not use: ${fileConfig.ignored.join(', ')}`);
   await writeFile(pidFile, String(process.pid));

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,8 +71,20 @@ describe.skipIf(!rootTestsEnabled())(`restart policies and daemon restarts (${ro
       d.docker(['run', '-d', '--name', 'survivor', 'busybox', 'sleep', '1000']);
       const pid = inspectField(d, 'survivor', '{{.State.Pid}}');
       const psBefore = d.docker(['ps', '-a', '--format', '{{.Names}} {{.State}}']).stdout;
+      // The exec root (on this machine, a directory on ext4) was made a tmpfs at the first start;
+      // the restarted daemon keeps that one rather than mounting another over its state.
+      const TMPFS = 0x01021994;
+      const mountsAt = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === d.execRoot).length;
+      expect(statfsSync(d.execRoot).type).toBe(TMPFS);
+      const dev = statSync(d.execRoot).dev;
+      const mounts = mountsAt();
+      expect(mounts).toBeLessThanOrEqual(1); // 0 where /tmp is a tmpfs itself
 
       await d.restart();
+
+      expect(statfsSync(d.execRoot).type).toBe(TMPFS);
+      expect(statSync(d.execRoot).dev).toBe(dev);
+      expect(mountsAt()).toBe(mounts);
 
       expect(imageLines()).toEqual(imagesBefore);
       expect(imagesBefore).toHaveLength(2);
