@@ -23,7 +23,7 @@ export { ImageStore, familiarRef } from './images/store.js';
 export type { ImageRecord } from './images/store.js';
 export { applyChanges } from './images/changes.js';
 export { LocalContentStore } from './content/store.js';
-export { OverlaySnapshotter, chainIds } from './snapshots/overlay.js';
+export { OverlaySnapshotter, chainIds, layerSize } from './snapshots/overlay.js';
 export { RegistryService } from './registry/index.js';
 
 import type { ContainerService } from './containers/service.js';

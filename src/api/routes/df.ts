@@ -1,3 +1,4 @@
+import { layerSize } from '../../engine/snapshots/overlay.js';
 import { dirSize } from '../../engine/volumes/service.js';
 import { sendJson, type Ctx, type Handler } from '../context.js';
 import { containerSummary, imageSummary } from '../views.js';
@@ -18,7 +19,7 @@ async function df(ctx: Ctx): Promise<void> {
   const containers = e.containers.list();
   const out: Record<string, unknown> = {};
   if (all || want.has('image')) {
-    out.LayersSize = (await e.images.snapshots.list()).reduce((n, s) => n + s.size, 0);
+    out.LayersSize = (await e.images.snapshots.list()).reduce((n, s) => n + layerSize(s), 0);
     const images = [];
     for (const rec of e.images.list()) {
       const users = containers.filter((c) => c.image === rec.id).length;

@@ -2,6 +2,7 @@ import { InvalidArgument, NotImplemented } from '../../core/errors.js';
 import { parseReference } from '../../core/reference.js';
 import { importRootfs } from '../../engine/images/import.js';
 import { parsePlatform } from '../../engine/registry/index.js';
+import { layerSize } from '../../engine/snapshots/overlay.js';
 import type { ImageRecord } from '../../engine/index.js';
 import { boolQuery, filtersQuery, param, sendJson, untilTime, uploadOf, type Ctx, type Handler } from '../context.js';
 import { pullImage, pushImage } from './registry.js';
@@ -100,7 +101,10 @@ async function history(ctx: Ctx): Promise<void> {
   const config = await images.config(rec.id);
   const layerSizes: number[] = [];
   const { chainIds } = await import('../../engine/index.js');
-  for (const c of chainIds(rec.diffIds)) layerSizes.push((await images.snapshots.get(c))?.size ?? 0);
+  for (const c of chainIds(rec.diffIds)) {
+    const meta = await images.snapshots.get(c);
+    layerSizes.push(meta !== undefined ? layerSize(meta) : 0);
+  }
   const entries = config.history ?? [];
   let layer = 0;
   const rows = entries.map((h, i) => {

@@ -9,7 +9,7 @@ import { MEDIA_TYPES, type Descriptor, type ImageConfig, type Manifest } from '.
 import { familiarName, formatReference, parseReference, withDefaultTag } from '../../core/reference.js';
 import type { LocalContentStore } from '../content/store.js';
 import { unpackLayerPlaced, type UnpackPlacement } from '../layers/index.js';
-import { chainIds, type OverlaySnapshotter, type SnapshotMeta } from '../snapshots/overlay.js';
+import { chainIds, layerSize, type OverlaySnapshotter, type SnapshotMeta } from '../snapshots/overlay.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { Mutex } from '../util/mutex.js';
 import { CompressedLayers, type CompressedVariant } from './compressed.js';
@@ -201,7 +201,7 @@ export class ImageStore {
     for (const c of chains) {
       const meta = await this.snapshots.get(c);
       if (!meta) throw new InvalidArgument(`image config names layer ${c} that is not in the store`);
-      size += meta.size;
+      size += layerSize(meta);
     }
     const record: ImageRecord = {
       id,
@@ -437,7 +437,7 @@ export class ImageStore {
     let reclaimed = 0;
     for (const s of await this.snapshots.list()) {
       if (!chains.has(s.chainId)) {
-        reclaimed += s.size;
+        reclaimed += layerSize(s);
         await this.snapshots.remove(s.chainId);
       }
     }

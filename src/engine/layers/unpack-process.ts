@@ -135,12 +135,12 @@ export async function unpackLayerInProcess(
       throw failure.code === 'invalid_argument' ? new InvalidArgument(message) : new Internal(message);
     }
     const r = parsed as Partial<UnpackResult> | undefined;
-    if (code !== 0 || typeof r?.diffId !== 'string' || typeof r.size !== 'number' || typeof r.entries !== 'number') {
+    if (code !== 0 || typeof r?.diffId !== 'string' || typeof r.size !== 'number' || typeof r.entries !== 'number' || typeof r.contentSize !== 'number') {
       const how = sig !== null ? `was killed by ${sig}` : `exited with ${String(code)}`;
       const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-3).join('; ');
       throw new Internal(`unpacking layer: the unpack process ${how}${stderr !== '' ? `: ${stderr}` : ''}`);
     }
-    return { diffId: r.diffId, size: r.size, entries: r.entries };
+    return { diffId: r.diffId, size: r.size, entries: r.entries, contentSize: r.contentSize };
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

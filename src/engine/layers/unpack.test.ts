@@ -69,6 +69,8 @@ function entriesSuite(): void {
     expect(res.diffId).toBe(`sha256:${sha256hex(buf)}`);
     expect(res.size).toBe(buf.length);
     expect(res.entries).toBe(10);
+    // What `du --apparent-size` of the files would say, hardlinks once: Docker's layer size.
+    expect(res.contentSize).toBe('box\n'.length + 'secret'.length + 'ELF'.length + 'r'.length + 'usr/lib'.length + '/etc/hostname'.length);
 
     expect(await readFile(join(dest, 'etc/hostname'), 'utf8')).toBe('box\n');
     const mode = async (p: string) => ((await lstat(join(dest, p))).mode & 0o7777).toString(8);
@@ -167,7 +169,7 @@ function entriesSuite(): void {
 
   it('lets later entries win: file over file, dir over file, file over dir, dir over dir', async () => {
     const writer = fakeWriter();
-    await unpack(
+    const { res } = await unpack(
       [
         { header: { name: 'f' }, body: 'first' },
         { header: { name: 'f' }, body: 'second' },
@@ -188,6 +190,8 @@ function entriesSuite(): void {
     );
     expect(await readFile(join(dest, 'f'), 'utf8')).toBe('second');
     expect(await readFile(join(dest, 'x/in'), 'utf8')).toBe('in');
+    // The size Docker reports counts what is left: f, x/in, d (not d/old), k/keep, s.
+    expect(res.contentSize).toBe('second'.length + 'in'.length + 'now a file'.length + 'kept'.length + 'not a link'.length);
     expect(await readFile(join(dest, 'd'), 'utf8')).toBe('now a file');
     expect(await readFile(join(dest, 'k/keep'), 'utf8')).toBe('kept');
     expect((await lstat(join(dest, 'k'))).mode & 0o777).toBe(0o751);

@@ -27,6 +27,12 @@ export interface UnpackResult {
   size: number;
   /** Tar entries seen (PAX/GNU extension headers not counted). */
   entries: number;
+  /**
+   * What the layer's files take, as Docker reports a layer's size (its overlay2 driver sums
+   * the diff directory): regular files' sizes and symlinks' target lengths, each path once
+   * (the last entry for it wins), hardlinks, directories, whiteouts and devices nothing.
+   */
+  contentSize: number;
 }
 
 export interface UnpackOptions {
@@ -641,6 +647,7 @@ export async function unpackLayer(
   const hash = createHash('sha256');
   let size = 0;
   let entries = 0;
+  const sizes = new Map<string, number>();
   const extract = tar.extract();
   let failure: unknown;
   const fail = (e: unknown): void => {
@@ -657,6 +664,7 @@ export async function unpackLayer(
   const parsed = new Promise<void>((res, rej) => {
     extract.on('entry', (header, stream, next) => {
       entries++;
+      countContent(sizes, header);
       // A tar cut short errors the entry's stream as well as the extractor: the extractor's
       // error handler reports it, this one keeps it from becoming an uncaught exception.
       stream.on('error', (e: Error) => fail(new InvalidArgument(`invalid layer tar: ${e.message}`, { cause: e })));
@@ -708,5 +716,22 @@ export async function unpackLayer(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  return { diffId: `sha256:${hash.digest('hex')}`, size, entries };
+  let contentSize = 0;
+  for (const n of sizes.values()) if (n > 0) contentSize += n;
+  return { diffId: `sha256:${hash.digest('hex')}`, size, entries, contentSize };
+}
+
+/**
+ * Records an entry's share of `contentSize` under its path (-1 for a directory): a later entry
+ * for the same path replaces it, and one that replaces a directory drops what was below it,
+ * as the unpacker does with the files.
+ */
+function countContent(sizes: Map<string, number>, h: { name: string; type?: string | null; size?: number | null; linkname?: string | null }): void {
+  const name = h.name.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+  const bytes =
+    h.type === 'directory' ? -1 : h.type === 'file' || h.type === 'contiguous-file' ? (h.size ?? 0) : h.type === 'symlink' ? Buffer.byteLength(h.linkname ?? '') : 0;
+  if (bytes !== -1 && sizes.get(name) === -1) {
+    for (const k of sizes.keys()) if (k.startsWith(`${name}/`)) sizes.delete(k);
+  }
+  sizes.set(name, bytes);
 }

@@ -20,7 +20,15 @@ export interface SnapshotMeta {
   parent?: string;
   diffId: string;
   short: string;
+  /** Bytes of the layer's uncompressed tar. */
   size: number;
+  /** What its files take, as Docker counts a layer (`UnpackResult.contentSize`); absent in snapshots berth made before it kept this. */
+  contentSize?: number;
+}
+
+/** A layer's size as Docker reports it (images, history, prune): its files, or its tar for an old snapshot. */
+export function layerSize(meta: SnapshotMeta): number {
+  return meta.contentSize ?? meta.size;
 }
 
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -69,17 +77,17 @@ export class OverlaySnapshotter {
    */
   async unpackNew(
     parent: string | undefined,
-    unpack: (dir: string) => Promise<{ diffId: string; size: number }>,
+    unpack: (dir: string) => Promise<{ diffId: string; size: number; contentSize?: number }>,
   ): Promise<SnapshotMeta> {
     const tmp = join(this.root, `new.tmp-${randomBytes(6).toString('hex')}`);
     await mkdir(join(tmp, 'fs'), { recursive: true });
     try {
-      const { diffId, size } = await unpack(join(tmp, 'fs'));
+      const { diffId, size, contentSize } = await unpack(join(tmp, 'fs'));
       const chainId = parent === undefined ? diffId : sha256(`${parent} ${diffId}`);
       const existing = await this.get(chainId);
       if (existing) return existing;
       const short = randomBytes(6).toString('hex');
-      const meta: SnapshotMeta = { chainId, diffId, short, size, ...(parent !== undefined ? { parent } : {}) };
+      const meta: SnapshotMeta = { chainId, diffId, short, size, ...(contentSize !== undefined ? { contentSize } : {}), ...(parent !== undefined ? { parent } : {}) };
       await writeJsonAtomic(join(tmp, 'meta.json'), meta);
       const final = this.dir(chainId);
       await rm(final, { recursive: true, force: true });
