@@ -1,7 +1,7 @@
 import type { ImageConfig } from '../core/oci.js';
 import { familiarName } from '../core/reference.js';
 import { humanDuration } from '../core/units.js';
-import type { ContainerRecord, Engine, ImageRecord } from '../engine/index.js';
+import { keepsLogs, type ContainerRecord, type Engine, type ImageRecord } from '../engine/index.js';
 
 /**
  * Engine records rendered in the Engine API's JSON shapes (what `docker inspect`,
@@ -19,7 +19,7 @@ export function containerInspect(engine: Engine, r: ContainerRecord): Record<str
     ResolvConfPath: `${dir}/resolv.conf`,
     HostnamePath: `${dir}/hostname`,
     HostsPath: `${dir}/hosts`,
-    LogPath: engine.containers.logPath(r.id),
+    LogPath: keepsLogs(r) ? engine.containers.logPath(r.id) : '',
     Name: r.name,
     RestartCount: r.restartCount,
     Driver: 'overlay2',

@@ -4,7 +4,7 @@
  * health, restart policies), exec sessions, the image store and snapshots, and events.
  * It owns no HTTP and no CLI; the API layer adapts it, the daemon wiring builds it.
  */
-export { ContainerService, entrypointAndArgs, mergeImageConfig, normaliseSignal, parseSize } from './containers/service.js';
+export { ContainerService, entrypointAndArgs, keepsLogs, mergeImageConfig, normaliseSignal, parseSize } from './containers/service.js';
 export type { CreateOptions, WaitCondition } from './containers/service.js';
 export { ExecService } from './containers/exec.js';
 export type { ExecConfig, ExecSession } from './containers/exec.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +176,18 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       const r = await f.done;
       expect(r).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: '' });
       expect(running('lgf')).toBe(false);
+    });
+
+    it('--log-driver none: the output still reaches an attached client, nothing is kept, logs says why', () => {
+      expect(d.docker(['run', '--name', 'nolog', '--log-driver', 'none', 'busybox', 'sh', '-c', 'echo out; echo err >&2'])).toEqual({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+      expect(inspectField(d, 'nolog', '{{.HostConfig.LogConfig.Type}}|{{.LogPath}}')).toBe('none|');
+      const id = inspectField(d, 'nolog', '{{.Id}}');
+      // Only the monitor's spool, which attached clients follow: no json-file log.
+      expect(readdirSync(join(d.root, 'containers', id)).filter((f) => f.includes('log'))).toEqual(['spool.log']);
+      const r = d.docker(['logs', 'nolog']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('configured logging driver does not support reading');
+      expect(d.docker(['run', '--rm', '--log-driver', 'syslog', 'busybox', 'true']).stderr).toContain('logging driver "syslog" is not supported by berth');
     });
   });
 

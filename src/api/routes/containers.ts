@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { InvalidArgument } from '../../core/errors.js';
-import { readJsonLog, readLog, logSize, type ContainerRecord, type EndpointConfig, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
+import { InvalidArgument, NotImplemented } from '../../core/errors.js';
+import { keepsLogs, readJsonLog, readLog, logSize, type ContainerRecord, type EndpointConfig, type Engine, type LogRecord, type WaitCondition } from '../../engine/index.js';
 import type { ContainerConfig, ContainerUpdate, HostConfig } from '../../engine/containers/types.js';
 import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, untilTime, type Ctx, type Handler } from '../context.js';
 import { openRawStream } from '../raw-stream.js';
@@ -201,6 +201,7 @@ async function attach(ctx: Ctx): Promise<void> {
 async function logs(ctx: Ctx): Promise<void> {
   const engine = ctx.engine;
   const rec = engine.containers.get(param(ctx, 'id'));
+  if (!keepsLogs(rec)) throw new NotImplemented('configured logging driver does not support reading');
   const q = ctx.query;
   const stdout = boolQuery(q, 'stdout');
   const stderr = boolQuery(q, 'stderr');

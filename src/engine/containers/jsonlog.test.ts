@@ -158,4 +158,8 @@ describe('log options', () => {
     expect(() => validateLogConfig({ Type: 'json-file', Config: { bogus: '1' } })).toThrow(/unknown log opt 'bogus'/);
     expect(() => validateLogConfig({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } })).not.toThrow();
   });
+  it('takes none, with any options (as Docker does)', () => {
+    expect(() => validateLogConfig({ Type: 'none', Config: {} })).not.toThrow();
+    expect(() => validateLogConfig({ Type: 'none', Config: { 'max-size': 'lots' } })).not.toThrow();
+  });
 });

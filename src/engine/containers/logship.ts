@@ -31,7 +31,8 @@ export class LogShipper {
   constructor(
     readonly spoolPath: string,
     private readonly statePath: string,
-    private readonly writer: JsonLogWriter,
+    /** Where shipped lines go: the json-file log, or nowhere (`--log-driver none`). */
+    private readonly writer: Pick<JsonLogWriter, 'append'>,
     private readonly onError: (e: unknown) => void = () => undefined,
   ) {}
 

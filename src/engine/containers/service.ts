@@ -255,7 +255,9 @@ export class ContainerService {
   private shipperOf(rec: ContainerRecord): LogShipper {
     let s = this.shippers.get(rec.id);
     if (!s) {
-      const writer = new JsonLogWriter(this.logPath(rec.id), this.logRotation(rec));
+      // --log-driver none: conmon still spools the output (attached clients follow the spool),
+      // and the shipper drops it instead of writing a log.
+      const writer = keepsLogs(rec) ? new JsonLogWriter(this.logPath(rec.id), this.logRotation(rec)) : { append: async () => undefined };
       s = new LogShipper(this.spoolPath(rec.id), join(this.cdir(rec.id), 'spool.pos'), writer, (e) => this.o.onError?.(`log shipping for ${rec.id.slice(0, 12)}: ${errorMessage(e)}`));
       this.shippers.set(rec.id, s);
     }
@@ -672,7 +674,8 @@ export class ContainerService {
     this.armExit(rec.id);
     // The spool only bridges the time until the daemon ships it; conmon caps it at the log's
     // file size (at least 1 MiB) so a daemon that is down cannot let it fill the disk.
-    const { maxSize } = this.logRotation(rec);
+    // Without a log (`none`) it only bridges to attached clients: 1 MiB.
+    const maxSize = keepsLogs(rec) ? this.logRotation(rec).maxSize : 1024 * 1024;
     const pid = await this.o.runtime.spawnMonitor({
       id: rec.id,
       shortId: rec.id.slice(0, 12),
@@ -1338,11 +1341,20 @@ export function logRotation(opts: Record<string, string>, dflt: RotateOptions): 
   return { maxSize, maxFiles };
 }
 
-/** Checks `--log-driver`/`--log-opt` at create time, with Docker's messages. */
+/** Whether a container's output is logged: every log driver but `none`. */
+export function keepsLogs(rec: ContainerRecord): boolean {
+  return rec.hostConfig.LogConfig?.Type !== 'none';
+}
+
+/**
+ * Checks `--log-driver`/`--log-opt` at create time, with Docker's messages. `none` keeps no
+ * log and, as in Docker, takes any options.
+ */
 export function validateLogConfig(lc: HostConfig['LogConfig']): void {
   const type = lc?.Type ?? '';
+  if (type === 'none') return;
   if (type !== '' && type !== 'json-file') {
-    throw new InvalidArgument(`logging driver "${type}" is not supported by berth (use json-file, rotated by default)`);
+    throw new InvalidArgument(`logging driver "${type}" is not supported by berth (use json-file, rotated by default, or none)`);
   }
   for (const [k, v] of Object.entries(lc?.Config ?? {})) {
     if (k === 'max-size') {
