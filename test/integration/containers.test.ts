@@ -236,6 +236,16 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       }
     });
 
+    it('exec --privileged gives that process every capability; the container keeps Docker\'s default set', () => {
+      const capEff = (text: string) => /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1];
+      // Docker's default set: chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap,
+      // net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap.
+      expect(capEff(d.docker(['exec', 'box', 'cat', '/proc/self/status']).stdout)).toBe('00000000a80425fb');
+      const all = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+      for (const cli of [d.docker, d.berth]) expect(capEff(cli(['exec', '--privileged', 'box', 'cat', '/proc/self/status']).stdout)).toBe(all);
+      expect(capEff(d.docker(['exec', 'box', 'cat', '/proc/1/status']).stdout)).toBe('00000000a80425fb');
+    });
+
     it('top lists the container\'s processes', () => {
       const r = d.docker(['top', 'box']);
       expect(r.code).toBe(0);

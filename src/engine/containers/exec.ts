@@ -91,6 +91,11 @@ export class ExecService {
     const tty = opts.tty ?? s.config.Tty === true;
     const process: Record<string, unknown> = { ...spec.process, terminal: tty, args: s.config.Cmd ?? [], env: mergeEnv(spec.process.env, s.config.Env ?? []) };
     if (s.config.WorkingDir) process.cwd = s.config.WorkingDir;
+    if (s.config.Privileged === true) {
+      // As Docker's exec --privileged: every capability for this process, whatever the container has.
+      const caps = this.containers.privilegedCapabilities();
+      process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    }
     if (s.config.ConsoleSize) process.consoleSize = { height: s.config.ConsoleSize[0], width: s.config.ConsoleSize[1] };
     let pid: number;
     try {

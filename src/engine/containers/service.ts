@@ -15,7 +15,7 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
-import { buildSpec, resolveUser, resourceLimits, type OciMount } from './spec.js';
+import { buildSpec, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import { copyTreeInto } from '../../sys/fs.js';
 import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
@@ -238,6 +238,11 @@ export class ContainerService {
   }
 
   /** The json-file log `docker logs` reads (Docker's name and format). */
+  /** The capabilities a privileged process gets (`--privileged`, `exec --privileged`). */
+  privilegedCapabilities(): string[] {
+    return everyCapability(this.o.allCaps);
+  }
+
   logPath(id: string): string {
     return join(this.cdir(id), `${id}-json.log`);
   }

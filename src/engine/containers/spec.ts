@@ -45,6 +45,11 @@ export const DEFAULT_CAPS = [
 /** Every capability the kernel defines: what `--privileged` asks for (see `SpecInput.allCaps`). */
 export const ALL_CAPS: readonly string[] = CAPS_BY_NUMBER;
 
+/** What `--privileged` gives: every capability, or those of them the daemon may hand on (`allCaps`). */
+export function everyCapability(allCaps?: readonly string[]): string[] {
+  return allCaps !== undefined ? ALL_CAPS.filter((c) => allCaps.includes(c)) : [...ALL_CAPS];
+}
+
 const MASKED = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
@@ -80,7 +85,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   const { record: r, user } = input;
   const hc = r.hostConfig;
   const privileged = hc.Privileged === true;
-  const all = input.allCaps !== undefined ? ALL_CAPS.filter((c) => input.allCaps?.includes(c)) : ALL_CAPS;
+  const all = everyCapability(input.allCaps);
   let caps = privileged ? [...all] : [...DEFAULT_CAPS];
   for (const c of hc.CapAdd ?? []) {
     if (c.toUpperCase() === 'ALL') caps = [...all];
