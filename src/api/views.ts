@@ -8,7 +8,7 @@ import { keepsLogs, type ContainerRecord, type Engine, type ImageRecord } from '
  * `docker ps` and `docker images` read). Pure functions of the records.
  */
 export function containerInspect(engine: Engine, r: ContainerRecord): Record<string, unknown> {
-  const dir = `${engine.info.root}/containers/${r.id}`;
+  const dir = engine.containers.etcDir(r.id);
   return {
     Id: r.id,
     Created: r.created,

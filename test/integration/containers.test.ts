@@ -236,6 +236,20 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       }
     });
 
+    it('the generated hostname, hosts and resolv.conf are in the exec root, as inspect says, and go with the container', async () => {
+      const paths = inspectField(d, 'box', '{{.HostnamePath}} {{.HostsPath}} {{.ResolvConfPath}}').split(' ');
+      expect(paths).toEqual(['hostname', 'hosts', 'resolv.conf'].map((f) => join(d.execRoot, 'etc', id, f)));
+      expect(readFileSync(paths[0] as string, 'utf8')).toBe(`${id.slice(0, 12)}\n`);
+      for (const [i, f] of ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'].entries()) {
+        expect(d.docker(['exec', 'box', 'cat', f]).stdout).toBe(readFileSync(paths[i] as string, 'utf8'));
+      }
+      const other = d.docker(['run', '-d', 'busybox', 'sleep', '100']).stdout.trim();
+      const dir = join(d.execRoot, 'etc', other);
+      expect(existsSync(join(dir, 'hosts'))).toBe(true);
+      expect(d.docker(['rm', '-f', other]).code).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    });
+
     it('exec --privileged gives that process every capability; the container keeps Docker\'s default set', () => {
       const capEff = (text: string) => /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1];
       // Docker's default set: chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { BigIntStats, Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -984,7 +984,7 @@ const inUse = new Map<string, number>();
 function networkFiles(containers: ContainerService, rec: ContainerRecord, user: readonly MountPoint[]): MountPoint[] {
   const mode = rec.hostConfig.NetworkMode ?? '';
   const owner = mode.startsWith('container:') ? (containers.find(mode.slice('container:'.length)) ?? rec) : rec;
-  const dir = dirname(containers.upperDir(owner.id));
+  const dir = containers.etcDir(owner.id);
   const taken = new Set(user.map((m) => cleanPath(`/${m.Destination}`)));
   return ['hostname', 'hosts', 'resolv.conf']
     .filter((f) => !taken.has(`/etc/${f}`) && existsSync(join(dir, f)))

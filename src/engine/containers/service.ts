@@ -122,6 +122,7 @@ export class ContainerService {
   readonly bundles: string;
   readonly exitDir: string;
   readonly socketDir: string;
+  private readonly etcDirs: string;
   /** Docker's "init layer": mount points of the files berth bind-mounts, below every upper dir. */
   readonly initDir: string;
   private readonly o: ContainerServiceOptions;
@@ -132,13 +133,14 @@ export class ContainerService {
     this.bundles = join(o.paths.execRoot, 'c');
     this.exitDir = join(o.paths.execRoot, 'exits');
     this.socketDir = join(o.paths.execRoot, 's');
+    this.etcDirs = join(o.paths.execRoot, 'etc');
     this.initDir = join(o.paths.root, 'init');
   }
 
   // ---- state on disk -------------------------------------------------------------------
 
   async init(): Promise<void> {
-    for (const d of [this.dir, this.bundles, this.exitDir, this.socketDir]) await mkdir(d, { recursive: true });
+    for (const d of [this.dir, this.bundles, this.exitDir, this.socketDir, this.etcDirs]) await mkdir(d, { recursive: true });
     await makeInitDir(this.initDir);
     for (const id of await readdir(this.dir)) {
       const rec = await readJsonIfExists<ContainerRecord>(join(this.dir, id, 'container.json'));
@@ -215,6 +217,7 @@ export class ContainerService {
       await this.o.network?.forget?.(id).catch((e: unknown) => this.o.onError?.(`network namespace of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
       await this.o.mounter.unmount(join(this.cdir(id), 'merged'), { ownDevice: true }).catch((e: unknown) => this.o.onError?.(`root of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
     }
+    await rm(this.etcDir(id), { recursive: true, force: true });
     await rm(join(this.dir, id), { recursive: true, force: true });
   }
 
@@ -231,6 +234,15 @@ export class ContainerService {
 
   private cdir(id: string): string {
     return join(this.dir, id);
+  }
+
+  /**
+   * The hostname, hosts and resolv.conf a container has bind-mounted. Written at each start,
+   * so they live in the exec root (a tmpfs) rather than beside the container's record:
+   * three files fewer made and deleted on the disk per container.
+   */
+  etcDir(id: string): string {
+    return join(this.etcDirs, id);
   }
 
   bundle(id: string): string {
@@ -725,10 +737,11 @@ export class ContainerService {
     const ro = rec.hostConfig.ReadonlyRootfs === true ? 'ro' : 'rw';
     if (net.shareFrom) {
       // --network container:<x>: the same hostname, hosts and resolv.conf as that container.
-      const other = this.cdir(net.shareFrom.id);
+      const other = this.etcDir(net.shareFrom.id);
       return ['hostname', 'hosts', 'resolv.conf'].map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: join(other, f), options: ['rbind', 'rprivate', ro] }));
     }
-    const d = this.cdir(rec.id);
+    const d = this.etcDir(rec.id);
+    const made = mkdir(d, { recursive: true });
     const hostHostname = net.hostNetwork ? (await readFile('/etc/hostname', 'utf8').catch(() => '')).trim() : '';
     const hostname = (net.hostNetwork && !rec.config.Hostname ? hostHostname : rec.config.Hostname) || rec.id.slice(0, 12);
     const extraHosts = (rec.hostConfig.ExtraHosts ?? []).map((h) => {
@@ -750,6 +763,7 @@ export class ContainerService {
     ].join('\n');
     const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
     const resolv = buildResolvConf(hostResolv, rec.hostConfig, net.hostNetwork ? undefined : net.nameservers);
+    await made;
     await writeFile(join(d, 'hostname'), `${hostname}\n`);
     await writeFile(join(d, 'hosts'), hosts);
     await writeFile(join(d, 'resolv.conf'), resolv);
@@ -1140,6 +1154,7 @@ export class ContainerService {
     await rm(join(this.cdir(rec.id), 'container.json'), { force: true }); // first: a crash from here on leaves no container
     await Promise.all([
       rm(this.bundle(rec.id), { recursive: true, force: true }),
+      rm(this.etcDir(rec.id), { recursive: true, force: true }),
       rm(join(this.socketDir, rec.id.slice(0, 12)), { force: true }),
       this.shippers.get(rec.id)?.close(),
     ]);
