@@ -51,6 +51,11 @@ export class DockerEngine {
     this.bridgeMade = true;
     await ok('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', this.bridge]);
     await ok('ip', ['link', 'set', this.bridge, 'up']);
+    // Its exec root (containerd's state, runc's, the shims' fifos) on a tmpfs, as `/run` is on a
+    // usual host: this machine's `/run` and `/tmp` are ext4, where berth mounts a tmpfs for its
+    // own exec root too (src/sys/execroot.ts).
+    await mkdir(join(this.base, 'exec'), { recursive: true });
+    await ok('mount', ['-t', 'tmpfs', '-o', 'mode=0711', 'tmpfs', join(this.base, 'exec')]);
     this.log = join(this.base, 'dockerd.log');
     await writeFile(join(this.base, 'daemon.json'), '{}\n'); // not the machine's /etc/docker/daemon.json
     const fd = openSync(this.log, 'a');
