@@ -1,16 +1,20 @@
 /**
  * Daemon auto-start: when the socket is missing or refuses connections and we are
- * root, spawn `berth daemon` detached (output to `<socket dir>/berth-daemon.log`) and
- * wait for `GET /_ping` to answer (every 20 ms, up to 10 s).
+ * root, spawn `berth daemon` detached (output to `<root>/berth-daemon.log`, the state root:
+ * the socket's directory is usually the exec root, which the daemon makes a tmpfs when it
+ * finds it empty, src/sys/execroot.ts) and wait for `GET /_ping` to answer (every 20 ms, up
+ * to 10 s).
  */
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineClient } from '../client/index.js';
 import { Unavailable } from '../core/errors.js';
 import { cliRelative } from './paths.js';
 
 const POLL_MS = 20;
+/** The daemon's state root when BERTH_ROOT does not say (`berth daemon --root`'s default). */
+const DEFAULT_ROOT = '/var/lib/berth';
 const TIMEOUT_MS = 10_000;
 
 /** `bin/berth` of this installation (src/cli or dist/cli are two levels below the package root). */
@@ -55,9 +59,9 @@ export function daemonArgs(socketPath: string, env: NodeJS.ProcessEnv): string[]
 export async function startDaemon(socketPath: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
   const { spawn } = await import('node:child_process');
-  const dir = dirname(socketPath);
-  mkdirSync(dir, { recursive: true });
-  const logPath = join(dir, 'berth-daemon.log');
+  const root = env.BERTH_ROOT || DEFAULT_ROOT;
+  mkdirSync(root, { recursive: true, mode: 0o711 });
+  const logPath = join(root, 'berth-daemon.log');
   const fd = openSync(logPath, 'a');
   let exited: number | null | undefined;
   try {

@@ -14,6 +14,7 @@ import { VolumeService } from '../engine/volumes/service.js';
 import { OciRuntime } from '../sys/runtime.js';
 import { defaultUnpackScript } from '../engine/layers/index.js';
 import { Semaphore } from '../engine/util/limit.js';
+import { RUNTIME_DIR } from '../sys/execroot.js';
 import {
   ContainerService,
   EventBus,
@@ -79,7 +80,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   await images.init();
   const registry = new RegistryService({ images, ...(cfg.registry ? { config: cfg.registry } : {}), userAgent: `berth/${cfg.version}` });
   const runtimeName = cfg.runtime.includes('/') ? cfg.runtime.split('/').pop() ?? 'runc' : cfg.runtime;
-  const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, 'runtime'), conmon: resolveBinary('conmon') });
+  const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, RUNTIME_DIR), conmon: resolveBinary('conmon') });
   const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
   const allCaps = boundingCaps();
   // Networks and containers know each other: DNS answers and port conflicts need the containers.

@@ -7,7 +7,7 @@ import type { Runner } from './exec.js';
 import { BOOT_ID_FILE, planExecRoot, prepareExecRoot } from './execroot.js';
 
 describe('planExecRoot', () => {
-  const base = { inMemory: false, entries: [], bootId: 'b2', recordedBootId: undefined };
+  const base = { inMemory: false, entries: [], runtimeStates: 0, bootId: 'b2', recordedBootId: undefined };
 
   it('keeps a tmpfs as it is, whatever it holds', () => {
     expect(planExecRoot({ ...base, inMemory: true, entries: ['c', 'runtime'], recordedBootId: 'b1' })).toEqual({ action: 'keep' });
@@ -17,13 +17,18 @@ describe('planExecRoot', () => {
     expect(planExecRoot(base)).toEqual({ action: 'mount', why: 'empty' });
   });
 
-  it('mounts over what an earlier boot left', () => {
-    expect(planExecRoot({ ...base, entries: ['boot-id', 'c'], recordedBootId: 'b1' })).toEqual({ action: 'mount', why: 'left by an earlier boot' });
+  it('mounts over a directory without runtime state (an old daemon log, stopped containers\' bundles)', () => {
+    expect(planExecRoot({ ...base, entries: ['berth-daemon.log'] })).toEqual({ action: 'mount', why: 'no container runs from it' });
+    expect(planExecRoot({ ...base, entries: ['c', 'exits', 'runtime', 's'], runtimeStates: 0, recordedBootId: 'b2' }).action).toBe('mount');
   });
 
-  it('leaves on disk the state of this boot, and state without a boot id', () => {
-    expect(planExecRoot({ ...base, entries: ['boot-id', 'c'], recordedBootId: 'b2' }).action).toBe('on-disk');
-    expect(planExecRoot({ ...base, entries: ['c', 'runtime'] }).action).toBe('on-disk');
+  it('mounts over what an earlier boot left', () => {
+    expect(planExecRoot({ ...base, entries: ['boot-id', 'runtime'], runtimeStates: 3, recordedBootId: 'b1' })).toEqual({ action: 'mount', why: 'left by an earlier boot' });
+  });
+
+  it('leaves on disk the runtime state of this boot, and runtime state without a boot id', () => {
+    expect(planExecRoot({ ...base, entries: ['boot-id', 'runtime'], runtimeStates: 1, recordedBootId: 'b2' }).action).toBe('on-disk');
+    expect(planExecRoot({ ...base, entries: ['c', 'runtime'], runtimeStates: 2 }).action).toBe('on-disk');
   });
 });
 
@@ -59,16 +64,16 @@ describe.skipIf(!tmpOnDisk)('prepareExecRoot', () => {
 
   it('leaves an exec root of this boot on disk, says why, and mounts nothing', async () => {
     await writeFile(join(dir, BOOT_ID_FILE), `${await bootId()}\n`);
-    await mkdir(join(dir, 'runtime'));
+    await mkdir(join(dir, 'runtime', 'a-container'), { recursive: true });
     const plan = await prepareExecRoot(dir, (m) => logs.push(m), runner());
     expect(plan.action).toBe('on-disk');
     expect(calls).toEqual([]);
-    expect(logs).toEqual([`exec root ${dir} is not on a tmpfs; using it on disk, since it holds the state of containers of this boot`]);
+    expect(logs).toEqual([`exec root ${dir} is not on a tmpfs; using it on disk, since it holds the runtime state of containers of this boot`]);
   });
 
   it('mounts over the files of an earlier boot', async () => {
     await writeFile(join(dir, BOOT_ID_FILE), 'another-boot\n');
-    await mkdir(join(dir, 'exits'));
+    await mkdir(join(dir, 'runtime', 'a-container'), { recursive: true });
     expect((await prepareExecRoot(dir, () => undefined, runner())).action).toBe('mount');
     expect(calls).toHaveLength(1);
   });

@@ -14,6 +14,9 @@ import { spawnRun, type Runner } from './exec.js';
 /** statfs(2) f_type of tmpfs and of ramfs. */
 const IN_MEMORY = new Set([0x01021994, 0x858458f6]);
 
+/** The runtime's state directory in the exec root (`runc --root`, src/daemon/wiring.ts). */
+export const RUNTIME_DIR = 'runtime';
+
 /** The file in the exec root naming the boot that wrote it (/proc/sys/kernel/random/boot_id). */
 export const BOOT_ID_FILE = 'boot-id';
 
@@ -24,6 +27,8 @@ export interface ExecRootState {
   inMemory: boolean;
   /** Its entries. */
   entries: string[];
+  /** Entries of its `runtime/` (the runtime's state: one per container not yet deleted there). */
+  runtimeStates: number;
   /** This boot's id. */
   bootId: string;
   /** The boot id berth recorded in it, if any. */
@@ -31,18 +36,21 @@ export interface ExecRootState {
 }
 
 /**
- * What to do with the exec root at start: keep a tmpfs; mount one on an empty directory or on
- * one that an earlier boot left (no process of that boot lives; its files are hidden under
- * the mount); leave a directory on disk that holds state of this boot, or state berth cannot
- * date: containers may run from it.
+ * What to do with the exec root at start: keep a tmpfs; mount one on an empty directory, on
+ * one without runtime state (no container runs from it: every container the runtime still
+ * knows has a state directory in `runtime/`, kept until its exit has been handled; what else
+ * is there, such as an old daemon's log, is hidden under the mount) or on one an earlier boot
+ * left (no process of that boot lives); leave on disk a directory whose runtime state is of
+ * this boot, or cannot be dated: containers may run from it.
  */
 export function planExecRoot(s: ExecRootState): ExecRootPlan {
   if (s.inMemory) return { action: 'keep' };
   if (s.entries.length === 0) return { action: 'mount', why: 'empty' };
+  if (s.runtimeStates === 0) return { action: 'mount', why: 'no container runs from it' };
   if (s.recordedBootId !== undefined && s.recordedBootId !== s.bootId) return { action: 'mount', why: 'left by an earlier boot' };
   return {
     action: 'on-disk',
-    why: s.recordedBootId === undefined ? 'it holds files without a boot id (containers may run from them)' : 'it holds the state of containers of this boot',
+    why: s.recordedBootId === undefined ? 'it holds runtime state without a boot id (containers may run from it)' : 'it holds the runtime state of containers of this boot',
   };
 }
 
@@ -56,7 +64,8 @@ export async function prepareExecRoot(dir: string, log: (msg: string) => void, r
     (t) => t.trim(),
     () => undefined,
   );
-  const plan = planExecRoot({ inMemory: IN_MEMORY.has((await statfs(dir)).type), entries: await readdir(dir), bootId, recordedBootId: recorded });
+  const runtimeStates = (await readdir(join(dir, RUNTIME_DIR)).catch(() => [])).length;
+  const plan = planExecRoot({ inMemory: IN_MEMORY.has((await statfs(dir)).type), entries: await readdir(dir), runtimeStates, bootId, recordedBootId: recorded });
   if (plan.action === 'mount') {
     const r = await run('mount', ['-t', 'tmpfs', '-o', 'mode=0711,nosuid,nodev', 'tmpfs', dir], { allowFailure: true });
     if (r.code !== 0) log(`exec root ${dir}: mounting a tmpfs failed (${r.stderr.trim() || `exit status ${r.code}`}); using it on disk`);

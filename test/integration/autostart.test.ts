@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,8 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
 
   beforeAll(async () => {
     base = await mkdtemp('/tmp/berth-test-auto-');
-    socket = join(base, 'sock', 'berth.sock');
+    // The default layout: the socket in the exec root (/run/berth/berth.sock in /run/berth).
+    socket = join(base, 'run', 'berth.sock');
     pidFile = join(base, 'run', 'berth.pid');
     env = {
       ...process.env,
@@ -65,7 +66,9 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     expect(argv).toEqual(expect.arrayContaining(['daemon', '--host', `unix://${socket}`, '--root', join(base, 'root'), '--exec-root', join(base, 'run')]));
     expect(existsSync(join(base, 'root', 'image'))).toBe(true);
-    expect(readFileSync(join(base, 'sock', 'berth-daemon.log'), 'utf8')).toContain(`listening on unix://${socket}`);
+    // Its output goes to the state root: the exec root was empty when it started, and is a tmpfs.
+    expect(readFileSync(join(base, 'root', 'berth-daemon.log'), 'utf8')).toContain(`listening on unix://${socket}`);
+    expect(statfsSync(join(base, 'run')).type).toBe(0x01021994);
     if (existsSync('/run/berth/berth.pid')) expect(readFileSync('/run/berth/berth.pid', 'utf8').trim()).not.toBe(String(pid));
 
     // It is a working daemon: the stock docker CLI sees what berth's CLI does.
