@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineClient } from '../client/index.js';
 import { Unavailable } from '../core/errors.js';
+import { DEFAULT_ROOT } from './daemon-options.js';
 import { cliRelative } from './paths.js';
 
 const POLL_MS = 20;
-/** The daemon's state root when BERTH_ROOT does not say (`berth daemon --root`'s default). */
-const DEFAULT_ROOT = '/var/lib/berth';
 const TIMEOUT_MS = 10_000;
 
 /** `bin/berth` of this installation (src/cli or dist/cli are two levels below the package root). */

@@ -5,6 +5,9 @@
  */
 import type { FlagDef, Flags } from './args.js';
 
+/** Where the daemon keeps its state unless --root or BERTH_ROOT says otherwise. */
+export const DEFAULT_ROOT = '/var/lib/berth';
+
 export interface DaemonOptions {
   root: string;
   execRoot: string;
@@ -31,7 +34,7 @@ export function daemonOptions(f: Flags, env: NodeJS.ProcessEnv, socketPath: stri
     return e !== undefined && e !== '' ? e : fallback;
   };
   return {
-    root: pick('root', 'BERTH_ROOT', '/var/lib/berth'),
+    root: pick('root', 'BERTH_ROOT', DEFAULT_ROOT),
     execRoot: pick('exec-root', 'BERTH_EXEC_ROOT', '/run/berth'),
     host,
     runtime: f.str('runtime') ?? 'runc',
@@ -76,6 +79,6 @@ export const DAEMON_FLAGS: readonly FlagDef[] = [
   { long: 'host', short: 'H', kind: 'string', default: '', type: 'string', help: 'Socket to listen on (default unix:///run/berth/berth.sock, or $BERTH_HOST)' },
   { long: 'log-opt', kind: 'list', help: 'Default log rotation for containers: max-size=20m, max-file=5' },
   { long: 'log-level', short: 'l', kind: 'string', default: 'info', help: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
-  { long: 'root', kind: 'string', default: '/var/lib/berth', help: 'Root directory of persistent berth state (default $BERTH_ROOT, else /var/lib/berth)' },
+  { long: 'root', kind: 'string', default: DEFAULT_ROOT, help: 'Root directory of persistent berth state (default $BERTH_ROOT, else /var/lib/berth)' },
   { long: 'runtime', kind: 'string', default: 'runc', help: 'OCI runtime binary' },
 ];

@@ -249,12 +249,12 @@ export class ContainerService {
     return join(this.bundles, id.slice(0, 12));
   }
 
-  /** The json-file log `docker logs` reads (Docker's name and format). */
   /** The capabilities a privileged process gets (`--privileged`, `exec --privileged`). */
   privilegedCapabilities(): string[] {
     return everyCapability(this.o.allCaps);
   }
 
+  /** The json-file log `docker logs` reads (Docker's name and format). */
   logPath(id: string): string {
     return join(this.cdir(id), `${id}-json.log`);
   }
@@ -741,7 +741,7 @@ export class ContainerService {
       return ['hostname', 'hosts', 'resolv.conf'].map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: join(other, f), options: ['rbind', 'rprivate', ro] }));
     }
     const d = this.etcDir(rec.id);
-    const made = mkdir(d, { recursive: true });
+    await mkdir(d, { recursive: true });
     const hostHostname = net.hostNetwork ? (await readFile('/etc/hostname', 'utf8').catch(() => '')).trim() : '';
     const hostname = (net.hostNetwork && !rec.config.Hostname ? hostHostname : rec.config.Hostname) || rec.id.slice(0, 12);
     const extraHosts = (rec.hostConfig.ExtraHosts ?? []).map((h) => {
@@ -763,7 +763,6 @@ export class ContainerService {
     ].join('\n');
     const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
     const resolv = buildResolvConf(hostResolv, rec.hostConfig, net.hostNetwork ? undefined : net.nameservers);
-    await made;
     await writeFile(join(d, 'hostname'), `${hostname}\n`);
     await writeFile(join(d, 'hosts'), hosts);
     await writeFile(join(d, 'resolv.conf'), resolv);
