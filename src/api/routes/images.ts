@@ -2,7 +2,7 @@ import { InvalidArgument, NotImplemented } from '../../core/errors.js';
 import { parseReference } from '../../core/reference.js';
 import { importRootfs } from '../../engine/images/import.js';
 import { parsePlatform } from '../../engine/registry/index.js';
-import { layerSize } from '../../engine/snapshots/overlay.js';
+import { chainIds, layerSize } from '../../engine/snapshots/overlay.js';
 import type { ImageRecord } from '../../engine/index.js';
 import { boolQuery, filtersQuery, param, sendJson, untilTime, uploadOf, type Ctx, type Handler } from '../context.js';
 import { pullImage, pushImage } from './registry.js';
@@ -100,7 +100,6 @@ async function history(ctx: Ctx): Promise<void> {
   const rec = images.resolve(imageName(ctx));
   const config = await images.config(rec.id);
   const layerSizes: number[] = [];
-  const { chainIds } = await import('../../engine/index.js');
   for (const c of chainIds(rec.diffIds)) {
     const meta = await images.snapshots.get(c);
     layerSizes.push(meta !== undefined ? layerSize(meta) : 0);
