@@ -330,8 +330,12 @@ class Bench {
     return this.raw;
   }
 
-  /** A bundle with its own overlay (upper/work over the unpacked busybox rootfs). */
-  async rawBundle(name, args) {
+  /**
+   * A bundle with its own overlay (upper/work over the unpacked busybox rootfs); `seccomp`:
+   * with the filter berth gives a container of runc's default capabilities (its built-in
+   * profile, from the build under test), which runc compiles at each start.
+   */
+  async rawBundle(name, args, { seccomp = false } = {}) {
     const raw = await this.setupRaw();
     const b = join(raw.dir, 'bundles', name);
     for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(b, d), { recursive: true });
@@ -340,6 +344,11 @@ class Bench {
     spec.process.terminal = false;
     spec.process.args = args;
     spec.root = { path: join(b, 'rootfs'), readonly: false };
+    if (seccomp) {
+      const m = await import(join(REPO, 'dist', 'engine', 'containers', 'seccomp.js'));
+      const platform = { arch: m.goArch(process.arch), kernel: os.release(), caps: spec.process.capabilities.bounding };
+      spec.linux.seccomp = m.resolveSeccomp(m.BUILTIN_SECCOMP_PROFILE, platform);
+    }
     await writeFile(join(b, 'config.json'), JSON.stringify(spec));
     return b;
   }
@@ -404,18 +413,25 @@ async function benchRunRm(b, o) {
     berth: timed(() => b.berth(['run', '--rm', 'busybox', 'true'])),
     // The same without the default bridge network: the engine's cost without networking.
     'berth run --rm --network none': timed(() => b.berth(['run', '--rm', '--network', 'none', 'busybox', 'true'])),
+    // The same without the seccomp filter (which runc builds at each start): what the filter costs.
+    'berth run --rm --security-opt seccomp=unconfined': timed(() => b.berth(['run', '--rm', '--security-opt', 'seccomp=unconfined', 'busybox', 'true'])),
   };
   let seq = 0;
   if (o.anchors) {
     const bundle = await b.rawBundle('run-rm', ['true']);
     subjects['raw runc run (floor)'] = timed(() => b.runc(['run', '--bundle', bundle, `bench-rm-${seq++}`], { stdio: 'ignore' }));
+    const filtered = await b.rawBundle('run-rm-seccomp', ['true'], { seccomp: true });
+    subjects["raw runc run with berth's seccomp filter"] = timed(() => b.runc(['run', '--bundle', filtered, `bench-rm-${seq++}`], { stdio: 'ignore' }));
     subjects['node -e 0 (Node start floor)'] = timed(() => exec(process.execPath, ['-e', '0'], { env: b.cleanEnv }));
     if (b.dockerCli) subjects['docker CLI → berth daemon'] = timed(() => b.docker(['run', '--rm', 'busybox', 'true']));
     if (b.engine) subjects[b.engineLabel] = timed(() => b.engine.docker(['run', '--rm', 'busybox', 'true']));
   }
   const res = await interleaved(subjects, o.runs, o.warmups);
-  const extras = { 'berth run --rm --network none': res['berth run --rm --network none'] };
-  delete res['berth run --rm --network none'];
+  const extras = {};
+  for (const k of ['berth run --rm --network none', 'berth run --rm --security-opt seccomp=unconfined']) {
+    extras[k] = res[k];
+    delete res[k];
+  }
   if (o.anchors && b.removedEnv.includes('NODE_EXTRA_CA_CERTS')) {
     // What the environment's NODE_EXTRA_CA_CERTS costs every node start (not a berth figure).
     const withCa = await interleaved({ 'node -e 0 with NODE_EXTRA_CA_CERTS': timed(() => exec(process.execPath, ['-e', '0'], { env: process.env })) }, Math.min(o.runs, 10), 1);
@@ -480,10 +496,13 @@ async function benchConcurrent(b, o) {
   const berthRounds = [];
   const rmRounds = [];
   const rawRounds = [];
+  const rawSeccompRounds = [];
   const dockerRounds = [];
   const engineRounds = [];
   let rawBundles = [];
+  let rawSeccompBundles = [];
   if (o.anchors) rawBundles = await Promise.all(Array.from({ length: n }, (_, i) => b.rawBundle(`c${i}`, ['sleep', '60'])));
+  if (o.anchors) rawSeccompBundles = await Promise.all(Array.from({ length: n }, (_, i) => b.rawBundle(`cs${i}`, ['sleep', '60'], { seccomp: true })));
   for (let round = 0; round < o.rounds; round++) {
     // berth: n `run -d` processes at once; done when every one has returned (its container is running).
     const t0 = performance.now();
@@ -509,6 +528,17 @@ async function benchConcurrent(b, o) {
       rawRounds.push(performance.now() - rt0);
       await Promise.all(rawBundles.map((_, i) => b.rawDelete(`bench-c${round}-${i}`)));
       if (rr.some((r) => r.code !== 0)) throw new Error('a raw runc run -d failed');
+      const st0 = performance.now();
+      const sr = await Promise.all(
+        rawSeccompBundles.map((bundle, i) => {
+          const id = `bench-cs${round}-${i}`;
+          b.rawIds.add(id);
+          return b.runc(['run', '-d', '--bundle', bundle, id], { stdio: 'ignore' });
+        }),
+      );
+      rawSeccompRounds.push(performance.now() - st0);
+      await Promise.all(rawSeccompBundles.map((_, i) => b.rawDelete(`bench-cs${round}-${i}`)));
+      if (sr.some((r) => r.code !== 0)) throw new Error('a raw runc run -d with the seccomp filter failed');
       if (b.dockerCli) {
         const dt0 = performance.now();
         const dr = await Promise.all(Array.from({ length: n }, () => b.docker(['run', '-d', 'busybox', 'sleep', '60'])));
@@ -533,6 +563,7 @@ async function benchConcurrent(b, o) {
   };
   const anchors = {};
   if (rawRounds.length) anchors[`raw runc run -d ×${n} (floor)`] = sec(rawRounds);
+  if (rawSeccompRounds.length) anchors[`raw runc run -d ×${n} with berth's seccomp filter`] = sec(rawSeccompRounds);
   if (dockerRounds.length) anchors[`docker CLI ×${n} → berth daemon`] = sec(dockerRounds);
   if (engineRounds.length) anchors[`${b.engineLabel} ×${n}`] = sec(engineRounds);
   return { unit: 's', size: n, title: `run -d ×${n} concurrently, until all running`, berth: sec(berthRounds), anchors, extras: { [`berth rm -f of ${n} (one call)`]: sec(rmRounds) } };

@@ -451,7 +451,9 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     tmpfs[colon >= 0 ? t.slice(0, colon) : t] = colon >= 0 ? t.slice(colon + 1) : '';
   }
   const sysctls = kvToMap(f.list('sysctl'));
-  const securityOpt = f.list('security-opt').map((opt) => {
+  // `systempaths=unconfined` is sent as empty masked and read-only path lists, as the docker CLI does.
+  const unmasked = f.list('security-opt').includes('systempaths=unconfined');
+  const securityOpt = f.list('security-opt').filter((opt) => opt !== 'systempaths=unconfined').map((opt) => {
     const eq = opt.indexOf('=');
     if (eq >= 0 && opt.slice(0, eq) === 'seccomp') {
       const file = opt.slice(eq + 1);
@@ -529,6 +531,7 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     PublishAllPorts: f.bool('publish-all'),
     ReadonlyRootfs: f.bool('read-only'),
     SecurityOpt: nullIfEmpty(securityOpt),
+    ...(unmasked ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
   };
   if (Object.keys(tmpfs).length > 0) hostConfig.Tmpfs = tmpfs;
   Object.assign(hostConfig, {

@@ -19,6 +19,8 @@ export interface DaemonOptions {
   logMaxFiles?: number;
   /** daemon.json (registry mirrors, insecure registries, transfer limits). */
   configFile?: string;
+  /** The seccomp profile of containers that ask for none: a file, `builtin` or `unconfined`. */
+  seccompProfile?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export function daemonOptions(f: Flags, env: NodeJS.ProcessEnv, socketPath: stri
     logLevel: f.str('log-level') ?? 'info',
     ...logOpts(f.list('log-opt')),
     ...configFile(f, env),
+    ...(f.str('seccomp-profile') ? { seccompProfile: f.str('seccomp-profile') } : {}),
   };
 }
 
@@ -81,4 +84,5 @@ export const DAEMON_FLAGS: readonly FlagDef[] = [
   { long: 'log-level', short: 'l', kind: 'string', default: 'info', help: 'Set the logging level ("debug"|"info"|"warn"|"error")' },
   { long: 'root', kind: 'string', default: DEFAULT_ROOT, help: 'Root directory of persistent berth state (default $BERTH_ROOT, else /var/lib/berth)' },
   { long: 'runtime', kind: 'string', default: 'runc', help: 'OCI runtime binary' },
+  { long: 'seccomp-profile', kind: 'string', default: '', help: 'Seccomp profile of containers that give none: a JSON file in Docker\'s format, or "unconfined" (default "builtin")' },
 ];

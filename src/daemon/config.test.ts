@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDaemonConfig, parseDaemonJson } from './config.js';
+import { BUILTIN_SECCOMP_PROFILE } from '../engine/containers/seccomp.js';
+import { loadDaemonConfig, loadSeccompDefault, parseDaemonJson } from './config.js';
 
 describe('daemon.json', () => {
   it("reads Docker's registry keys and berth's registry-mirrors-for; lists keys it ignores", () => {
@@ -32,6 +33,31 @@ describe('daemon.json', () => {
       await expect(loadDaemonConfig(join(dir, 'missing.json'))).rejects.toThrow('no such file or directory');
       await writeFile(join(dir, 'd.json'), '{"max-concurrent-uploads": 2}');
       expect((await loadDaemonConfig(join(dir, 'd.json')))?.registry.maxConcurrentUploads).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the default seccomp profile (--seccomp-profile, daemon.json seccomp-profile)', () => {
+  it('is the built-in one unless a file or unconfined is named', async () => {
+    expect(await loadSeccompDefault(undefined)).toEqual({ name: 'builtin', profile: BUILTIN_SECCOMP_PROFILE });
+    expect(await loadSeccompDefault('builtin')).toEqual({ name: 'builtin', profile: BUILTIN_SECCOMP_PROFILE });
+    expect(await loadSeccompDefault('unconfined')).toEqual({ name: 'unconfined', profile: 'unconfined' });
+    expect(parseDaemonJson('{"seccomp-profile": "unconfined"}', '/x.json')).toMatchObject({ seccompProfile: 'unconfined', ignored: [] });
+    expect(() => parseDaemonJson('{"seccomp-profile": true}', '/x.json')).toThrow('with file /x.json: seccomp-profile must be a string');
+  });
+
+  it('reads a file at start and names it in what is wrong', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-seccomp-'));
+    try {
+      const good = join(dir, 'good.json');
+      await writeFile(good, '{"defaultAction": "SCMP_ACT_ALLOW"}');
+      expect(await loadSeccompDefault(good)).toEqual({ name: good, profile: { defaultAction: 'SCMP_ACT_ALLOW' } });
+      await expect(loadSeccompDefault(join(dir, 'missing.json'))).rejects.toThrow(`seccomp profile ${join(dir, 'missing.json')}: no such file or directory`);
+      const bad = join(dir, 'bad.json');
+      await writeFile(bad, '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"]}]}');
+      await expect(loadSeccompDefault(bad)).rejects.toThrow(`seccomp profile ${bad}: decoding seccomp profile failed: syscalls[0].action: unknown action undefined`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/server.js';
-import { loadDaemonConfig } from './config.js';
+import { loadDaemonConfig, loadSeccompDefault } from './config.js';
 import { buildEngine } from './wiring.js';
 import { prepareExecRoot } from '../sys/execroot.js';
 
@@ -24,6 +24,8 @@ export interface DaemonOptions {
   logMaxFiles?: number;
   /** daemon.json; /etc/berth/daemon.json when absent (and then optional). */
   configFile?: string;
+  /** `--seccomp-profile`: a file, `builtin` or `unconfined` (daemon.json's `seccomp-profile` otherwise). */
+  seccompProfile?: string;
 }
 
 export const BERTH_VERSION = '0.1.0';
@@ -52,6 +54,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   await prepareExecRoot(execRoot, log);
   const fileConfig = await loadDaemonConfig(opts.configFile);
   if (fileConfig && fileConfig.ignored.length > 0) log(`configuration file: ignoring keys berth does not use: ${fileConfig.ignored.join(', ')}`);
+  const seccomp = await loadSeccompDefault(opts.seccompProfile ?? fileConfig?.seccompProfile);
   await writeFile(pidFile, String(process.pid));
   const engine = await buildEngine({
     root,
@@ -62,6 +65,7 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
     logMaxFiles: opts.logMaxFiles ?? DEFAULT_LOG_MAX_FILES,
     log,
     ...(fileConfig ? { registry: fileConfig.registry } : {}),
+    seccomp,
   });
   const api = createApi(engine, log);
   const settle = afterBursts(1500);

@@ -27,6 +27,7 @@ import {
   type Engine,
 } from '../engine/index.js';
 import type { RegistryConfig } from '../engine/registry/index.js';
+import type { SeccompDefault } from './config.js';
 
 /**
  * The composition root: the one place that builds berth's services and ties them together.
@@ -43,6 +44,8 @@ export interface DaemonConfig {
   log?: (msg: string) => void;
   /** Mirrors, insecure registries, transfer limits (daemon.json); Docker's defaults when absent. */
   registry?: RegistryConfig;
+  /** The seccomp profile of containers that ask for none; the built-in one when absent. */
+  seccomp?: SeccompDefault;
 }
 
 export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close(): Promise<void> }> {
@@ -120,6 +123,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     ...(allCaps !== undefined ? { allCaps } : {}),
     logMaxSize: cfg.logMaxSize,
     logMaxFiles: cfg.logMaxFiles,
+    ...(cfg.seccomp ? { defaultSeccomp: cfg.seccomp.profile } : {}),
     ...(cfg.log ? { onError: cfg.log } : {}),
     network: networks,
     volumes,
@@ -139,7 +143,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     registry,
     events,
     runtime,
-    info: { root: cfg.root, execRoot: cfg.execRoot, runtimeName, version: cfg.version, startedAt: new Date().toISOString(), pid: process.pid },
+    info: { root: cfg.root, execRoot: cfg.execRoot, runtimeName, seccompProfile: cfg.seccomp?.name ?? 'builtin', version: cfg.version, startedAt: new Date().toISOString(), pid: process.pid },
     gc: () => images.gc(c.chainsInUse()),
     close: async () => {
       await c.close();

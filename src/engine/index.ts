@@ -46,7 +46,8 @@ export interface Engine {
   registry: RegistryService;
   events: EventBus;
   runtime: OciRuntime;
-  info: { root: string; execRoot: string; runtimeName: string; version: string; startedAt: string; pid: number };
+  /** seccompProfile: what containers that ask for none run under (`builtin`, `unconfined` or a file). */
+  info: { root: string; execRoot: string; runtimeName: string; seccompProfile: string; version: string; startedAt: string; pid: number };
   /** Removes image data no image and no container needs. Returns bytes reclaimed. */
   gc(): Promise<number>;
 }

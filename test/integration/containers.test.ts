@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { background, inspectField, loadBusybox, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
@@ -448,6 +448,89 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(d.docker(['ps', '-a', '--filter', 'name=ps-exit', '--format', '{{.Status}}']).stdout).toMatch(/^Exited \(5\) .* ago\n$/);
       expect(d.docker(['ps', '-a', '--filter', 'name=ps-created', '--format', '{{.Status}}']).stdout).toBe('Created\n');
       expect(d.berth(['ps', '-a', '--filter', 'name=ps-exit', '--format', '{{.Names}} {{.Image}}']).stdout).toBe('ps-exit busybox\n');
+    });
+  });
+
+  /**
+   * Seccomp as Docker applies it: the built-in profile unless privileged or unconfined.
+   * `unshare -U` makes a user namespace, which needs no capability: only the filter refuses it.
+   */
+  describe('seccomp', () => {
+    const probe = 'grep Seccomp: /proc/self/status; unshare -U true && echo userns=yes || echo userns=no';
+    const run = (args: string[], client: 'docker' | 'berth' = 'docker') => d[client](['run', '--rm', ...args, 'busybox', 'sh', '-c', probe]);
+
+    it('runs containers under the built-in profile, and says so in info', () => {
+      expect(d.docker(['info', '--format', '{{json .SecurityOptions}}']).stdout).toBe('["name=seccomp,profile=builtin"]\n');
+      const r = run([]);
+      expect(r.stdout).toBe('Seccomp:\t2\nuserns=no\n');
+      expect(r.stderr).toMatch(/Operation not permitted/);
+      expect(run([], 'berth').stdout).toBe('Seccomp:\t2\nuserns=no\n');
+    });
+
+    it('has none for --privileged and seccomp=unconfined; CAP_SYS_ADMIN gives namespaces back', () => {
+      expect(run(['--privileged']).stdout).toBe('Seccomp:\t0\nuserns=yes\n');
+      expect(run(['--security-opt', 'seccomp=unconfined']).stdout).toBe('Seccomp:\t0\nuserns=yes\n');
+      expect(run(['--security-opt', 'seccomp:unconfined'], 'berth').stdout).toBe('Seccomp:\t0\nuserns=yes\n');
+      expect(run(['--cap-add', 'SYS_ADMIN']).stdout).toBe('Seccomp:\t2\nuserns=yes\n');
+    });
+
+    it('applies to exec too', () => {
+      const id = d.docker(['run', '-d', 'busybox', 'sleep', '100']).stdout.trim();
+      try {
+        expect(d.docker(['exec', id, 'sh', '-c', probe]).stdout).toBe('Seccomp:\t2\nuserns=no\n');
+      } finally {
+        d.docker(['rm', '-f', id]);
+      }
+    });
+
+    it('takes a profile file through both CLIs, and refuses a bad one at create, leaving nothing', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-'));
+      try {
+        const own = join(dir, 'no-mkdir.json');
+        writeFileSync(own, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
+        for (const client of ['docker', 'berth'] as const) {
+          const r = d[client](['run', '--rm', '--security-opt', `seccomp=${own}`, 'busybox', 'sh', '-c', 'mkdir /x; touch /y && echo touched']);
+          expect(r.stdout).toBe('touched\n');
+          expect(r.stderr).toMatch(/Permission denied/);
+        }
+        const bad = join(dir, 'bad.json');
+        writeFileSync(bad, JSON.stringify({ defaultAction: 'SCMP_ACT_NOPE' }));
+        const before = ids();
+        const r = d.docker(['run', '--rm', '--security-opt', `seccomp=${bad}`, 'busybox', 'true']);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/decoding seccomp profile failed: defaultAction: unknown action "SCMP_ACT_NOPE"/);
+        const opt = d.docker(['run', '--rm', '--security-opt', 'foo=bar', 'busybox', 'true']);
+        expect(opt.code).not.toBe(0);
+        expect(opt.stderr).toMatch(/invalid --security-opt 2: "foo=bar"/);
+        expect(ids()).toEqual(before);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a daemon's default profile (daemon.json seccomp-profile) applies to containers that ask for none", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-daemon-'));
+      writeFileSync(join(dir, 'daemon.json'), '{"seccomp-profile": "unconfined"}');
+      const other = await startDaemon({ configFile: join(dir, 'daemon.json') });
+      try {
+        loadBusybox(other);
+        expect(other.docker(['info', '--format', '{{json .SecurityOptions}}']).stdout).toBe('["name=seccomp,profile=unconfined"]\n');
+        expect(other.docker(['run', '--rm', 'busybox', 'sh', '-c', probe]).stdout).toBe('Seccomp:\t0\nuserns=yes\n');
+        expect(other.docker(['run', '--rm', '--security-opt', 'seccomp=builtin', 'busybox', 'sh', '-c', probe]).stdout).toBe('Seccomp:\t2\nuserns=no\n');
+      } finally {
+        await other.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('masks system paths unless systempaths=unconfined', () => {
+      const roProcSys = 'grep -c " /proc/sys proc ro," /proc/mounts';
+      expect(d.docker(['run', '--rm', 'busybox', 'sh', '-c', roProcSys]).stdout).toBe('1\n');
+      expect(d.docker(['run', '--rm', '--security-opt', 'systempaths=unconfined', 'busybox', 'sh', '-c', roProcSys]).stdout).toBe('0\n');
+      expect(d.berth(['run', '--rm', '--security-opt', 'systempaths=unconfined', 'busybox', 'sh', '-c', roProcSys]).stdout).toBe('0\n');
+      const id = d.docker(['create', 'busybox', 'true']).stdout.trim();
+      expect(inspectField(d, id, '{{json .HostConfig.MaskedPaths}}')).toContain('"/proc/kcore"');
+      d.docker(['rm', id]);
     });
   });
 });

@@ -97,7 +97,8 @@ async function info(ctx: Ctx): Promise<void> {
     LiveRestoreEnabled: true,
     Isolation: '',
     InitBinary: 'docker-init',
-    SecurityOptions: [],
+    // What containers that ask for no profile run under (berth daemon --seccomp-profile).
+    SecurityOptions: [`name=seccomp,profile=${e.info.seccompProfile}`],
     Warnings: [],
   });
 }

@@ -17,6 +17,11 @@ describe('daemonOptions', () => {
     expect(daemonOptions(parse(['stop']), env, '/tmp/x/s.sock').execRoot).toBe('/tmp/x/run');
   });
 
+  it('takes --seccomp-profile', () => {
+    expect(daemonOptions(parse([]), {}, '/s.sock').seccompProfile).toBeUndefined();
+    expect(daemonOptions(parse(['--seccomp-profile', 'unconfined']), {}, '/s.sock').seccompProfile).toBe('unconfined');
+  });
+
   it('lets flags win over the environment; empty variables are ignored', () => {
     const env = { BERTH_ROOT: '/tmp/x/root', BERTH_EXEC_ROOT: '' };
     const o = daemonOptions(parse(['--root', '/srv/berth', '--host', 'unix:///srv/b.sock']), env, '/ignored.sock');

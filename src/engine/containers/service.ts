@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
@@ -15,7 +16,8 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
-import { buildSpec, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
+import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
+import { MASKED_PATHS, READONLY_PATHS, buildSpec, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import { copyTreeInto } from '../../sys/fs.js';
 import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
@@ -66,6 +68,8 @@ export interface ContainerServiceOptions {
   cgroupParent?: string;
   /** The capabilities the daemon may hand on (its bounding set), for `--privileged`; all when absent. */
   allCaps?: readonly string[];
+  /** The seccomp profile of containers that ask for none (`--seccomp-profile`); the built-in one when absent. */
+  defaultSeccomp?: SeccompProfile | 'unconfined';
   /** Default json-file rotation (on by default, unlike Docker): max bytes per file. */
   logMaxSize?: number;
   /** Default json-file rotation: files kept, the current one included. */
@@ -368,6 +372,10 @@ export class ContainerService {
     const hostConfig: HostConfig = { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, ...o.hostConfig };
     // The docker CLI sends {"Type": ""} without --log-driver: the daemon's default, json-file.
     hostConfig.LogConfig = { ...hostConfig.LogConfig, Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
+    if (hostConfig.Privileged !== true) {
+      hostConfig.MaskedPaths ??= [...MASKED_PATHS];
+      hostConfig.ReadonlyPaths ??= [...READONLY_PATHS];
+    }
     if (hostConfig.AutoRemove === true && (hostConfig.RestartPolicy?.Name ?? 'no') !== 'no' && hostConfig.RestartPolicy?.Name !== '') {
       throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
     }
@@ -684,6 +692,7 @@ export class ContainerService {
       cgroupParent: this.o.cgroupParent ?? '/berth',
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
       ...(this.o.allCaps !== undefined ? { allCaps: this.o.allCaps } : {}),
+      ...(this.o.defaultSeccomp !== undefined ? { defaultSeccomp: this.o.defaultSeccomp } : {}),
     });
     if (!spec.process.env.some((e) => e.startsWith('HOME='))) spec.process.env.push(`HOME=${user.home}`);
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
@@ -1291,6 +1300,11 @@ function validateConfig(c: ContainerConfig): void {
 
 function validateHostConfig(hc: HostConfig): void {
   validateLogConfig(hc.LogConfig);
+  const security = parseSecurityOpts(hc.SecurityOpt ?? []);
+  if (security.seccomp !== undefined && security.seccomp !== 'unconfined' && security.seccomp !== 'builtin') {
+    // Checked now, so that a bad profile fails `create`, not each start.
+    resolveSeccomp(parseSeccompProfile(security.seccomp), { arch: goArch(process.arch), kernel: release(), caps: [] });
+  }
   for (const [dest, opts] of Object.entries(hc.Tmpfs ?? {})) {
     if (!dest.startsWith('/')) throw new InvalidArgument(`invalid mount config for type "tmpfs": invalid mount path: '${dest}' mount path must be absolute`);
     for (const opt of (opts ?? '').split(',')) {

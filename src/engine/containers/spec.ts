@@ -1,5 +1,7 @@
+import { arch, release } from 'node:os';
 import { InvalidArgument } from '../../core/errors.js';
 import { CAPS_BY_NUMBER } from '../../sys/caps.js';
+import { BUILTIN_SECCOMP_PROFILE, goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 
 /**
@@ -50,11 +52,13 @@ export function everyCapability(allCaps?: readonly string[]): string[] {
   return allCaps !== undefined ? ALL_CAPS.filter((c) => allCaps.includes(c)) : [...ALL_CAPS];
 }
 
-const MASKED = [
+/** Paths a container sees empty (`HostConfig.MaskedPaths` when the client sends none). */
+export const MASKED_PATHS: readonly string[] = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
 ];
-const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+/** Paths a container sees read-only (`HostConfig.ReadonlyPaths` when the client sends none). */
+export const READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export interface SpecInput {
   record: ContainerRecord;
@@ -74,6 +78,10 @@ export interface SpecInput {
   netnsPath?: string;
   /** `--network host`: no network namespace of its own. */
   hostNetwork?: boolean;
+  /** The seccomp profile of containers that ask for none; the built-in one when not given, `unconfined` for none. */
+  defaultSeccomp?: SeccompProfile | 'unconfined';
+  /** The host, as seccomp profiles' conditions read it: Go architecture name and kernel release. */
+  platform?: { arch: string; kernel: string };
 }
 
 export function capName(c: string): string {
@@ -95,6 +103,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     if (c.toUpperCase() === 'ALL') caps = [];
     else caps = caps.filter((x) => x !== capName(c));
   }
+  const security = parseSecurityOpts(hc.SecurityOpt ?? []);
   const args = input.initPath !== undefined ? ['/sbin/docker-init', '--', r.path, ...r.args] : [r.path, ...r.args];
   // `-e NAME` of a variable the client's environment lacks arrives as `NAME`: unset, as Docker leaves it.
   const env = (r.config.Env ?? []).filter((e) => e.includes('='));
@@ -107,7 +116,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', privileged ? 'rw' : 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', privileged ? 'rw' : 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', privileged || security.writableCgroups ? 'rw' : 'ro'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${hc.ShmSize !== undefined && hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024}`] },
     ...input.extraMounts,
@@ -131,8 +140,13 @@ export function buildSpec(input: SpecInput): OciSpec {
     sysctl: hc.Sysctls ?? {},
   };
   if (!privileged) {
-    linux.maskedPaths = MASKED;
-    linux.readonlyPaths = READONLY;
+    linux.maskedPaths = hc.MaskedPaths ?? MASKED_PATHS;
+    linux.readonlyPaths = hc.ReadonlyPaths ?? READONLY_PATHS;
+    const seccomp = seccompProfile(security.seccomp, input.defaultSeccomp);
+    if (seccomp !== undefined) {
+      const platform = input.platform ?? { arch: goArch(arch()), kernel: release() };
+      linux.seccomp = resolveSeccomp(seccomp, { ...platform, caps });
+    }
   }
 
   const process: OciProcess = {
@@ -144,7 +158,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     capabilities: { bounding: caps, effective: caps, permitted: caps },
     // Limits are inherited from the daemon unless --ulimit sets them.
     rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft })),
-    noNewPrivileges: (hc.SecurityOpt ?? []).includes('no-new-privileges') || (hc.SecurityOpt ?? []).includes('no-new-privileges:true'),
+    noNewPrivileges: security.noNewPrivileges,
   };
   if (process.rlimits) process.rlimits = dedupeRlimits(process.rlimits);
   // The client's terminal size at create time (API 1.42+), so the first output is laid out right.
@@ -163,6 +177,15 @@ export function buildSpec(input: SpecInput): OciSpec {
     mounts,
     linux,
   };
+}
+
+/** The profile a container runs under: its own, the built-in one, the daemon's default, or none (undefined). */
+function seccompProfile(asked: string | undefined, daemonDefault: SeccompProfile | 'unconfined' | undefined): SeccompProfile | undefined {
+  if (asked === 'unconfined') return undefined;
+  if (asked === 'builtin') return BUILTIN_SECCOMP_PROFILE;
+  if (asked !== undefined) return parseSeccompProfile(asked);
+  if (daemonDefault === 'unconfined') return undefined;
+  return daemonDefault ?? BUILTIN_SECCOMP_PROFILE;
 }
 
 function dedupeRlimits(l: { type: string; hard: number; soft: number }[]) {

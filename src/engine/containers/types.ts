@@ -60,6 +60,9 @@ export interface HostConfig {
   Privileged?: boolean;
   ReadonlyRootfs?: boolean;
   SecurityOpt?: string[] | null;
+  /** Paths masked in the container; filled with the defaults at create unless privileged. */
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
   Tmpfs?: Record<string, string> | null;
   ShmSize?: number;
   Init?: boolean | null;
