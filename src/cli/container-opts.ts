@@ -34,6 +34,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   s('cpuset-cpus', 'CPUs in which to allow execution (0-3, 0,1)'),
   s('cpuset-mems', 'MEMs in which to allow execution (0-3, 0,1)'),
   l('device', 'Add a host device to the container'),
+  l('device-cgroup-rule', 'Add a rule to the cgroup allowed devices list'),
   l('dns', 'Set custom DNS servers'),
   l('dns-option', 'Set DNS options'),
   l('dns-search', 'Set custom DNS search domains'),
@@ -197,6 +198,14 @@ function validDeviceMode(mode: string): boolean {
 }
 
 /** `--device /dev/sda[:/dev/xvda][:rwm]`. */
+/** `--device-cgroup-rule`, checked as the docker CLI checks it. */
+export function checkDeviceCgroupRule(rule: string): string {
+  if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(rule) && rule !== 'a') {
+    throw new InvalidArgument(`invalid argument "${rule}" for "--device-cgroup-rule" flag: invalid device cgroup format '${rule}'`);
+  }
+  return rule;
+}
+
 export function parseDevice(device: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
   const arr = device.split(':');
   let src = '';
@@ -551,6 +560,7 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     CpusetCpus: f.str('cpuset-cpus') ?? '',
     CpusetMems: f.str('cpuset-mems') ?? '',
     Devices: nullIfEmpty(f.list('device').map(parseDevice)),
+    DeviceCgroupRules: nullIfEmpty(f.list('device-cgroup-rule').map(checkDeviceCgroupRule)),
     MemoryReservation: bytesFlag(f, 'memory-reservation', '--memory-reservation', command),
     MemorySwap: bytesFlag(f, 'memory-swap', '--memory-swap', command),
     MemorySwappiness: swappiness === -1 ? null : swappiness,

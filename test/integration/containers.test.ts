@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { background, inspectField, loadBusybox, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
@@ -531,6 +531,94 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       const id = d.docker(['create', 'busybox', 'true']).stdout.trim();
       expect(inspectField(d, id, '{{json .HostConfig.MaskedPaths}}')).toContain('"/proc/kcore"');
       d.docker(['rm', id]);
+    });
+  });
+
+  /** `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--device`, the OOM and cgroup flags, with Docker's results. */
+  describe('namespace modes, devices and limits', () => {
+    const sh = (args: string[], script: string) => d.docker(['run', '--rm', ...args, 'busybox', 'sh', '-c', script]);
+
+    it('lets any user bind low ports and ping in a network namespace of its own (Docker\'s sysctls)', () => {
+      const r = sh(['-u', 'nobody'], 'nc -l -p 80 & sleep 0.3; netstat -ltn | grep -c ":80 "; cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range');
+      expect(r.stdout).toBe('1\n0\n0\t2147483647\n');
+      expect(sh(['--network', 'host'], 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start').stdout).not.toBe('0\n');
+      expect(sh(['--sysctl', 'net.ipv4.ip_unprivileged_port_start=1000'], 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start').stdout).toBe('1000\n');
+    });
+
+    it("--pid host and container:<x> share those pid namespaces; the target must run", () => {
+      expect(sh([], 'echo $$').stdout).toBe('1\n');
+      expect(sh(['--pid', 'host'], 'echo $$').stdout).not.toBe('1\n');
+      expect(d.docker(['run', '-d', '--name', 'pid-target', 'busybox', 'sleep', '100']).code).toBe(0);
+      expect(d.docker(['create', '--name', 'pid-stopped', 'busybox', 'true']).code).toBe(0);
+      try {
+        expect(sh(['--pid', 'container:pid-target'], 'cat /proc/1/cmdline | tr "\\0" " "').stdout).toBe('sleep 100 ');
+        const stopped = d.docker(['run', '--rm', '--pid', 'container:pid-stopped', 'busybox', 'true']);
+        expect(stopped.stderr).toMatch(/container [0-9a-f]{64} is not running/);
+        expect(d.docker(['run', '--rm', '--pid', 'nope', 'busybox', 'true']).stderr).toMatch(/invalid PID mode/);
+      } finally {
+        d.docker(['rm', '-f', 'pid-target', 'pid-stopped']);
+      }
+    });
+
+    it('--ipc shareable lends its namespace and /dev/shm to container:<x>; host, none and the refusals', async () => {
+      expect(d.docker(['run', '-d', '--name', 'ipc-donor', '--ipc', 'shareable', 'busybox', 'sh', '-c', 'echo shared > /dev/shm/x; sleep 100']).code).toBe(0);
+      expect(d.docker(['run', '-d', '--name', 'ipc-private', 'busybox', 'sleep', '100']).code).toBe(0);
+      const hostFile = `/dev/shm/berth-itest-${process.pid}`;
+      writeFileSync(hostFile, 'from the host\n');
+      try {
+        expect(inspectField(d, 'ipc-private', '{{.HostConfig.IpcMode}} {{.HostConfig.ShmSize}}')).toBe('private 67108864');
+        const donorIpc = readlinkSync(`/proc/${inspectField(d, 'ipc-donor', '{{.State.Pid}}')}/ns/ipc`);
+        const joined = () => sh(['--ipc', 'container:ipc-donor'], 'cat /dev/shm/x; readlink /proc/self/ns/ipc').stdout;
+        await waitFor(() => joined() === `shared\n${donorIpc}\n`, "the donor's /dev/shm and IPC namespace in a container that joins it");
+        expect(d.docker(['run', '--rm', '--ipc', 'container:ipc-private', 'busybox', 'true']).stderr).toMatch(/non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)/);
+        expect(sh(['--ipc', 'host'], `cat ${hostFile}`).stdout).toBe('from the host\n');
+        expect(sh(['--ipc', 'none'], 'ls /dev/shm 2>&1; mount | grep -c /dev/shm').stdout).toMatch(/No such file or directory\n0\n$/);
+        expect(d.docker(['run', '--rm', '--ipc', 'nope', 'busybox', 'true']).stderr).toMatch(/Invalid IPC mode: nope/);
+        // The donor's /dev/shm is unmounted from the host with it.
+        const donorShm = join(d.execRoot, 'etc', inspectField(d, 'ipc-donor', '{{.Id}}'), 'shm');
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${donorShm} `);
+        d.docker(['rm', '-f', 'ipc-donor']);
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${donorShm} `);
+      } finally {
+        rmSync(hostFile, { force: true });
+        d.docker(['rm', '-f', 'ipc-donor', 'ipc-private']);
+      }
+    });
+
+    it("--uts host has the host's name, and refuses --hostname with it", () => {
+      expect(sh(['--uts', 'host'], 'hostname').stdout).toBe(`${hostname()}\n`);
+      expect(d.docker(['run', '--rm', '--uts', 'host', '--hostname', 'x', 'busybox', 'true']).stderr).toMatch(/conflicting options: hostname and the UTS mode/);
+    });
+
+    it('--cgroupns private and --cgroup-parent', () => {
+      expect(sh(['--cgroupns', 'private'], 'head -1 /proc/self/cgroup').stdout).toMatch(/:\/\n$/);
+      const parent = `/berth-itest-${process.pid}`;
+      try {
+        expect(sh(['--cgroup-parent', parent], 'cat /proc/self/cgroup').stdout).toMatch(new RegExp(`^\\d+:pids:${parent}/[0-9a-f]{64}$`, 'm'));
+      } finally {
+        for (const h of readdirSync('/sys/fs/cgroup')) {
+          try {
+            rmdirSync(join('/sys/fs/cgroup', h, parent));
+          } catch {
+            // not in this hierarchy (or one linked to another)
+          }
+        }
+      }
+    });
+
+    it('--device makes the node with the access given, --device-cgroup-rule adds a rule, --privileged has the host\'s', () => {
+      // /dev/kmsg (1:11) is on every Linux host and not among a container's default devices.
+      const r = sh(['--device', '/dev/kmsg:/dev/k2:r', '--device-cgroup-rule', 'c 10:229 rwm'], 'ls -l /dev/k2; grep -x -e "c 1:11 r" -e "c 10:229 rwm" /sys/fs/cgroup/devices/devices.list');
+      expect(r.stdout).toMatch(/^c[-rwx]{9} +1 root +root +1, +11 .* \/dev\/k2\nc 1:11 r\nc 10:229 rwm\n$/);
+      expect(d.docker(['run', '--rm', '--device', '/dev/nope', 'busybox', 'true']).stderr).toMatch(/error gathering device information while adding custom device "\/dev\/nope": no such file or directory/);
+      expect(sh([], 'test -e /dev/kmsg && echo yes || echo no').stdout).toBe('no\n');
+      expect(sh(['--privileged'], 'test -c /dev/kmsg && echo yes || echo no').stdout).toBe('yes\n');
+    });
+
+    it('--oom-score-adj and --oom-kill-disable reach the process and its cgroup', () => {
+      expect(sh([], 'cat /proc/self/oom_score_adj').stdout).toBe('0\n');
+      expect(sh(['--oom-score-adj', '500'], 'cat /proc/self/oom_score_adj').stdout).toBe('500\n');
+      expect(sh(['--oom-kill-disable', '-m', '64m'], 'head -1 /sys/fs/cgroup/memory/memory.oom_control').stdout).toBe('oom_kill_disable 1\n');
     });
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { release } from 'node:os';
+import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
@@ -16,8 +16,10 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
+import { devicesAt, privilegedDevices, type HostDevice } from '../../sys/devices.js';
+import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
-import { MASKED_PATHS, READONLY_PATHS, buildSpec, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
+import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import { copyTreeInto } from '../../sys/fs.js';
 import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
@@ -220,6 +222,7 @@ export class ContainerService {
       await this.o.runtime.delete(id).catch((e: unknown) => this.o.onError?.(`runtime state of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
       await this.o.network?.forget?.(id).catch((e: unknown) => this.o.onError?.(`network namespace of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
       await this.o.mounter.unmount(join(this.cdir(id), 'merged'), { ownDevice: true }).catch((e: unknown) => this.o.onError?.(`root of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
+      await this.o.mounter.unmount(this.shmDir(id), { ownDevice: true }).catch((e: unknown) => this.o.onError?.(`/dev/shm of removed ${id.slice(0, 12)}: ${errorMessage(e)}`));
     }
     await rm(this.etcDir(id), { recursive: true, force: true });
     await rm(join(this.dir, id), { recursive: true, force: true });
@@ -372,6 +375,13 @@ export class ContainerService {
     const hostConfig: HostConfig = { NetworkMode: 'bridge', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, ...o.hostConfig };
     // The docker CLI sends {"Type": ""} without --log-driver: the daemon's default, json-file.
     hostConfig.LogConfig = { ...hostConfig.LogConfig, Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
+    defaultModes(hostConfig);
+    if (!(hostConfig.ShmSize !== undefined && hostConfig.ShmSize > 0)) hostConfig.ShmSize = DEFAULT_SHM_SIZE;
+    if (utsMode(hostConfig.UTSMode) === 'host') {
+      if ((config.Hostname ?? '') !== '' && config.Hostname !== id.slice(0, 12)) throw new InvalidArgument('conflicting options: hostname and the UTS mode');
+      config.Hostname = hostname();
+    }
+    await this.checkDevices(hostConfig);
     if (hostConfig.Privileged !== true) {
       hostConfig.MaskedPaths ??= [...MASKED_PATHS];
       hostConfig.ReadonlyPaths ??= [...READONLY_PATHS];
@@ -436,8 +446,12 @@ export class ContainerService {
     return merged;
   }
 
+  /** The root filesystem, and a shareable container's /dev/shm with it. */
   async unmountRoot(rec: ContainerRecord): Promise<void> {
-    await this.o.mounter.unmount(join(this.cdir(rec.id), 'merged'), { ownDevice: true });
+    await Promise.all([
+      this.o.mounter.unmount(join(this.cdir(rec.id), 'merged'), { ownDevice: true }),
+      ipcMode(rec.hostConfig.IpcMode).kind === 'shareable' ? this.o.mounter.unmount(this.shmDir(rec.id), { ownDevice: true }) : undefined,
+    ]);
   }
 
   upperDir(id: string): string {
@@ -600,6 +614,76 @@ export class ContainerService {
     }
   }
 
+  /** `--device` paths must be there at create (each start reads them again). */
+  private async checkDevices(hc: HostConfig): Promise<void> {
+    for (const d of hc.Devices ?? []) {
+      await devicesAt(d.PathOnHost).catch((e: unknown) => {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'no such file or directory' : code === 'ENOTDEV' ? 'not a device node or a directory of them' : errorMessage(e);
+        throw new InvalidArgument(`error gathering device information while adding custom device "${d.PathOnHost}": ${why}`);
+      });
+    }
+  }
+
+  /**
+   * What a start needs from outside the container's own namespaces: other containers' pid
+   * and IPC namespaces (`container:<x>`, which must run), the /dev/shm it binds, host devices.
+   */
+  private async namespacesToJoin(rec: ContainerRecord): Promise<{ joinNamespaces?: { pid?: string; ipc?: string }; shmSource?: string; devices?: { device: OciDevice; access: string }[] }> {
+    const hc = rec.hostConfig;
+    const out: { joinNamespaces?: { pid?: string; ipc?: string }; shmSource?: string; devices?: { device: OciDevice; access: string }[] } = {};
+    const pid = pidMode(hc.PidMode);
+    if (pid.kind === 'container') {
+      const other = this.get(pid.target);
+      if (!other.state.Running || other.state.Pid <= 0) throw new Conflict(`container ${other.id} is not running`);
+      out.joinNamespaces = { pid: `/proc/${other.state.Pid}/ns/pid` };
+    }
+    const ipc = ipcMode(hc.IpcMode);
+    if (ipc.kind === 'container') {
+      const other = this.get(ipc.target);
+      const why = `can't join IPC of container ${other.id}`;
+      if (!other.state.Running || other.state.Pid <= 0) throw new Conflict(`${why}: container ${other.id} is not running`);
+      const donor = ipcMode(other.hostConfig.IpcMode).kind;
+      if (donor !== 'shareable' && donor !== 'host') throw new Conflict(`${why}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+      out.joinNamespaces = { ...out.joinNamespaces, ipc: `/proc/${other.state.Pid}/ns/ipc` };
+      out.shmSource = donor === 'host' ? '/dev/shm' : this.shmDir(other.id);
+    } else if (ipc.kind === 'shareable') {
+      out.shmSource = await this.mountShareableShm(rec);
+    }
+    const devices: { device: OciDevice; access: string }[] = [];
+    if (hc.Privileged === true) {
+      for (const d of await privilegedDevices()) devices.push({ device: ociDevice(d, d.path), access: 'rwm' });
+    }
+    for (const m of hc.Devices ?? []) {
+      const found = await devicesAt(m.PathOnHost).catch((e: unknown) => {
+        throw new InvalidArgument(`error gathering device information while adding custom device "${m.PathOnHost}": ${errorMessage(e)}`);
+      });
+      const inContainer = m.PathInContainer || m.PathOnHost;
+      for (const d of found) {
+        const path = d.path === m.PathOnHost ? inContainer : join(inContainer, d.path.slice(m.PathOnHost.length));
+        devices.push({ device: ociDevice(d, path), access: m.CgroupPermissions || 'rwm' });
+      }
+    }
+    if (devices.length > 0) out.devices = devices;
+    return out;
+  }
+
+  /** A shareable container's /dev/shm: a tmpfs on the host, in its exec-root directory, that others bind too. */
+  shmDir(id: string): string {
+    return join(this.etcDir(id), 'shm');
+  }
+
+  private async mountShareableShm(rec: ContainerRecord): Promise<string> {
+    const dir = this.shmDir(rec.id);
+    await mkdir(dir, { recursive: true });
+    if (!(await this.o.mounter.isMounted(dir))) {
+      // ownDevice: a tmpfs has one, so the exit's check stays synchronous (see Mounter.unmount).
+      const size = rec.hostConfig.ShmSize !== undefined && rec.hostConfig.ShmSize > 0 ? rec.hostConfig.ShmSize : DEFAULT_SHM_SIZE;
+      await this.o.mounter.mount({ type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${size}`] }, dir);
+    }
+    return dir;
+  }
+
   /** Reads the user from the image and makes its working dir, inside its mounted root. */
   private async imageUser(rec: ContainerRecord, rootfs: string): Promise<ReturnType<typeof resolveUser>> {
     const known = this.knownIdFiles(rec);
@@ -689,6 +773,8 @@ export class ContainerService {
       extraMounts: files,
       ...(net.netnsPath !== undefined ? { netnsPath: net.netnsPath } : {}),
       ...(net.hostNetwork ? { hostNetwork: true } : {}),
+      ...(net.shareFrom !== undefined ? { sharedNetns: true } : {}),
+      ...(await this.namespacesToJoin(rec)),
       cgroupParent: this.o.cgroupParent ?? '/berth',
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
       ...(this.o.allCaps !== undefined ? { allCaps: this.o.allCaps } : {}),
@@ -932,7 +1018,7 @@ export class ContainerService {
 
   private async wasOomKilled(rec: ContainerRecord): Promise<boolean> {
     if (!(rec.hostConfig.Memory !== undefined && rec.hostConfig.Memory > 0)) return false;
-    const path = `${this.o.cgroupParent ?? '/berth'}/${rec.id}`;
+    const path = `${rec.hostConfig.CgroupParent || (this.o.cgroupParent ?? '/berth')}/${rec.id}`;
     // cgroup v1 counts in memory.oom_control, v2 in memory.events.
     const v1 = await readFile(`/sys/fs/cgroup/memory${path}/memory.oom_control`, 'utf8').catch(() => '');
     const v2 = v1 === '' ? await readFile(`/sys/fs/cgroup${path}/memory.events`, 'utf8').catch(() => '') : '';
@@ -1300,6 +1386,13 @@ function validateConfig(c: ContainerConfig): void {
 
 function validateHostConfig(hc: HostConfig): void {
   validateLogConfig(hc.LogConfig);
+  checkModes(hc);
+  for (const r of hc.DeviceCgroupRules ?? []) parseDeviceCgroupRule(r);
+  for (const d of hc.Devices ?? []) {
+    if (typeof d?.PathOnHost !== 'string' || !d.PathOnHost.startsWith('/')) throw new InvalidArgument(`${String(d?.PathOnHost)} is not an absolute path`);
+    if (d.PathInContainer && !d.PathInContainer.startsWith('/')) throw new InvalidArgument(`${d.PathInContainer} is not an absolute path`);
+    if (d.CgroupPermissions && !/^[rwm]{1,3}$/.test(d.CgroupPermissions)) throw new InvalidArgument(`bad mode specified: ${d.CgroupPermissions}`);
+  }
   const security = parseSecurityOpts(hc.SecurityOpt ?? []);
   if (security.seccomp !== undefined && security.seccomp !== 'unconfined' && security.seccomp !== 'builtin') {
     // Checked now, so that a bad profile fails `create`, not each start.
@@ -1455,3 +1548,7 @@ export function generateName(taken: (name: string) => boolean = () => false): st
   }
 }
 
+/** A host device as the runtime makes it, at its path in the container. */
+function ociDevice(d: HostDevice, path: string): OciDevice {
+  return { path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: d.uid, gid: d.gid };
+}

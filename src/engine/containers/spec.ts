@@ -1,6 +1,7 @@
 import { arch, release } from 'node:os';
 import { InvalidArgument } from '../../core/errors.js';
 import { CAPS_BY_NUMBER } from '../../sys/caps.js';
+import { cgroupnsMode, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { BUILTIN_SECCOMP_PROFILE, goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 
@@ -25,7 +26,19 @@ export interface OciProcess {
   capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable?: string[] };
   rlimits?: { type: string; hard: number; soft: number }[];
   noNewPrivileges: boolean;
+  oomScoreAdj?: number;
   consoleSize?: { height: number; width: number };
+}
+
+/** A device node the runtime creates in the container (`linux.devices`). */
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
 }
 
 export interface OciSpec {
@@ -78,6 +91,14 @@ export interface SpecInput {
   netnsPath?: string;
   /** `--network host`: no network namespace of its own. */
   hostNetwork?: boolean;
+  /** `--network container:<x>`: the namespace is another container's (no default sysctls). */
+  sharedNetns?: boolean;
+  /** Other containers' namespaces to join (`--pid container:<x>`, `--ipc container:<x>`): their paths. */
+  joinNamespaces?: { pid?: string; ipc?: string };
+  /** A host directory bound on /dev/shm (`--ipc host|shareable|container:<x>`); a tmpfs of its own otherwise. */
+  shmSource?: string;
+  /** Host devices created in the container (`--device`, every host device for `--privileged`) and the access granted. */
+  devices?: { device: OciDevice; access: string }[];
   /** The seccomp profile of containers that ask for none; the built-in one when not given, `unconfined` for none. */
   defaultSeccomp?: SeccompProfile | 'unconfined';
   /** The host, as seccomp profiles' conditions read it: Go architecture name and kernel release. */
@@ -104,6 +125,9 @@ export function buildSpec(input: SpecInput): OciSpec {
     else caps = caps.filter((x) => x !== capName(c));
   }
   const security = parseSecurityOpts(hc.SecurityOpt ?? []);
+  const pid = pidMode(hc.PidMode);
+  const ipc = ipcMode(hc.IpcMode);
+  const uts = utsMode(hc.UTSMode);
   const args = input.initPath !== undefined ? ['/sbin/docker-init', '--', r.path, ...r.args] : [r.path, ...r.args];
   // `-e NAME` of a variable the client's environment lacks arrives as `NAME`: unset, as Docker leaves it.
   const env = (r.config.Env ?? []).filter((e) => e.includes('='));
@@ -118,27 +142,45 @@ export function buildSpec(input: SpecInput): OciSpec {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', privileged ? 'rw' : 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', privileged || security.writableCgroups ? 'rw' : 'ro'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${hc.ShmSize !== undefined && hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024}`] },
+    ...shmMounts(ipc.kind, input.shmSource, hc.ShmSize),
     ...input.extraMounts,
   ];
   if (input.initPath !== undefined) {
     mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath, options: ['rbind', 'ro'] });
   }
 
+  const devices = input.devices ?? [];
   const resources: Record<string, unknown> = {
-    devices: [{ allow: privileged, access: 'rwm' }, ...(privileged ? [] : DEFAULT_DEVICE_RULES)],
+    devices: [
+      { allow: privileged, access: 'rwm' },
+      ...(privileged ? [] : DEFAULT_DEVICE_RULES),
+      ...(privileged ? [] : devices.map(({ device: d, access }) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access }))),
+      ...(hc.DeviceCgroupRules ?? []).map(parseDeviceCgroupRule),
+    ],
     ...resourceLimits(hc),
   };
+  if (hc.OomKillDisable === true) resources.memory = { ...(resources.memory as Record<string, unknown> | undefined), disableOOMKiller: true };
 
-  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const join = (type: 'pid' | 'ipc'): { type: string; path: string } => {
+    const path = input.joinNamespaces?.[type];
+    if (path === undefined) throw new InvalidArgument(`no ${type} namespace to join for ${type === 'pid' ? hc.PidMode : hc.IpcMode}`);
+    return { type, path };
+  };
+  const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
+  if (pid.kind !== 'host') namespaces.push(pid.kind === 'container' ? join('pid') : { type: 'pid' });
+  if (ipc.kind !== 'host') namespaces.push(ipc.kind === 'container' ? join('ipc') : { type: 'ipc' });
+  if (uts !== 'host') namespaces.push({ type: 'uts' });
   if (input.hostNetwork !== true) namespaces.push(input.netnsPath !== undefined ? { type: 'network', path: input.netnsPath } : { type: 'network' });
+  if (cgroupnsMode(hc.CgroupnsMode) === 'private') namespaces.push({ type: 'cgroup' });
 
   const linux: Record<string, unknown> = {
     namespaces,
     resources,
-    cgroupsPath: `${input.cgroupParent}/${r.id}`,
-    sysctl: hc.Sysctls ?? {},
+    cgroupsPath: `${hc.CgroupParent || input.cgroupParent}/${r.id}`,
+    // Docker's for a network namespace of its own: any port and ping for every user; the container's own win.
+    sysctl: { ...(input.hostNetwork !== true && input.sharedNetns !== true ? OWN_NETNS_SYSCTLS : {}), ...hc.Sysctls },
   };
+  if (devices.length > 0) linux.devices = devices.map((d) => d.device);
   if (!privileged) {
     linux.maskedPaths = hc.MaskedPaths ?? MASKED_PATHS;
     linux.readonlyPaths = hc.ReadonlyPaths ?? READONLY_PATHS;
@@ -159,6 +201,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     // Limits are inherited from the daemon unless --ulimit sets them.
     rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft })),
     noNewPrivileges: security.noNewPrivileges,
+    oomScoreAdj: hc.OomScoreAdj ?? 0,
   };
   if (process.rlimits) process.rlimits = dedupeRlimits(process.rlimits);
   // The client's terminal size at create time (API 1.42+), so the first output is laid out right.
@@ -172,11 +215,32 @@ export function buildSpec(input: SpecInput): OciSpec {
     ociVersion: '1.0.2',
     process,
     root: { path: input.rootfs, readonly: hc.ReadonlyRootfs === true },
-    hostname: r.config.Hostname ?? '',
+    // With the host's UTS namespace, the host's name: the runtime may not set one.
+    hostname: uts === 'host' ? '' : r.config.Hostname ?? '',
     ...(r.config.Domainname ? { domainname: r.config.Domainname } : {}),
     mounts,
     linux,
   };
+}
+
+/** /dev/shm's size unless `--shm-size` says otherwise (Docker's 64 MiB, shown in inspect). */
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+
+/** Set in a container with a network namespace of its own, as Docker does. */
+export const OWN_NETNS_SYSCTLS: Readonly<Record<string, string>> = Object.freeze({
+  'net.ipv4.ip_unprivileged_port_start': '0',
+  'net.ipv4.ping_group_range': '0 2147483647',
+});
+
+/** /dev/shm: a tmpfs of its own, a host directory bound there (host, shareable, another's), or none. */
+function shmMounts(ipc: string, source: string | undefined, size: number | undefined): OciMount[] {
+  if (ipc === 'none') return [];
+  if (ipc === 'host') return [{ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] }];
+  if (ipc === 'shareable' || ipc === 'container') {
+    if (source === undefined) throw new InvalidArgument(`no /dev/shm to share for IPC mode ${ipc}`);
+    return [{ destination: '/dev/shm', type: 'bind', source, options: ['rbind', 'rprivate'] }];
+  }
+  return [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${size !== undefined && size > 0 ? size : DEFAULT_SHM_SIZE}`] }];
 }
 
 /** The profile a container runs under: its own, the built-in one, the daemon's default, or none (undefined). */
@@ -286,6 +350,7 @@ export function resourceLimits(hc: HostConfig): { memory?: Record<string, number
   if (hc.CpuPeriod !== undefined && hc.CpuPeriod > 0) cpu.period = hc.CpuPeriod;
   if (hc.CpuShares !== undefined && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
   if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
+  if (hc.CpusetMems) cpu.mems = hc.CpusetMems;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit > 0) out.pids = { limit: hc.PidsLimit };
   return out;

@@ -78,7 +78,24 @@ export interface HostConfig {
   OomKillDisable?: boolean | null;
   Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
   Sysctls?: Record<string, string> | null;
-  Devices?: unknown[] | null;
+  /** `--device`: host devices (a node, or a directory of them) made in the container. */
+  Devices?: DeviceMapping[] | null;
+  /** `--device-cgroup-rule`: `c 10:229 rwm`, `b *:* m`, `a`. */
+  DeviceCgroupRules?: string[] | null;
+  CpusetMems?: string;
+  OomScoreAdj?: number;
+  /** `--pid`: '' (its own), `host`, `container:<x>`. */
+  PidMode?: string;
+  /** `--ipc`: `private` (default), `shareable`, `host`, `none`, `container:<x>`. */
+  IpcMode?: string;
+  /** `--uts`: '' (its own), `host`. */
+  UTSMode?: string;
+  /** `--cgroupns`: `host` (default on cgroup v1), `private`. */
+  CgroupnsMode?: string;
+  /** `--userns`: '' or `host` (berth maps no user ids). */
+  UsernsMode?: string;
+  /** `--cgroup-parent`: the cgroup the container's goes under (berth's `/berth` otherwise). */
+  CgroupParent?: string;
   Mounts?: unknown[] | null;
   /** berth: what to do when the container turns unhealthy (none, kill, restart, stop), as Podman does. */
   HealthOnFailure?: 'none' | 'kill' | 'restart' | 'stop';
@@ -225,3 +242,10 @@ export interface MountPoint {
 export type ContainerUpdate = Pick<HostConfig, 'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'PidsLimit'> & {
   RestartPolicy?: Partial<RestartPolicy> | null;
 };
+
+/** One `--device` as the API sends it. */
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer?: string;
+  CgroupPermissions?: string;
+}

@@ -1,0 +1,66 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A device node on the host: what the runtime needs to make it in a container. */
+export interface HostDevice {
+  /** Its path on the host. */
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  /** Permission bits (`0o666`). */
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+const S_IFMT = 0o170000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+
+/** Linux's dev_t split into major and minor (glibc's gnu_dev_major/minor). */
+export function splitDev(rdev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n)),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n)),
+  };
+}
+
+/**
+ * The device at `path`, or every device under it when it is a directory (`--device /dev/snd`),
+ * symlinks followed for the path itself. Other files are not devices: a directory's are
+ * skipped, the path itself is an error. A missing path is an error with the path in it.
+ */
+export async function devicesAt(path: string, skip: readonly string[] = []): Promise<HostDevice[]> {
+  const st = await stat(path, { bigint: true });
+  const kind = Number(st.mode) & S_IFMT;
+  if (kind === S_IFCHR || kind === S_IFBLK) {
+    return [{ path, type: kind === S_IFCHR ? 'c' : 'b', ...splitDev(st.rdev), fileMode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid) }];
+  }
+  if (!st.isDirectory()) throw Object.assign(new Error(`${path} is not a device node or a directory of them`), { code: 'ENOTDEV' });
+  const out: HostDevice[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = join(dir, e.name);
+      if (skip.includes(p)) continue;
+      if (e.isDirectory()) await walk(p);
+      else if (e.isCharacterDevice() || e.isBlockDevice()) {
+        const s = await stat(p, { bigint: true }).catch(() => undefined);
+        if (s === undefined) continue;
+        out.push({ path: p, type: e.isCharacterDevice() ? 'c' : 'b', ...splitDev(s.rdev), fileMode: Number(s.mode) & 0o7777, uid: Number(s.uid), gid: Number(s.gid) });
+      }
+    }
+  };
+  await walk(path);
+  return out;
+}
+
+/**
+ * The host's devices a `--privileged` container gets, as Docker gives them: every node under
+ * /dev but those the container has its own of (pts, shm, mqueue) and the console.
+ */
+export function privilegedDevices(): Promise<HostDevice[]> {
+  return devicesAt('/dev', ['/dev/pts', '/dev/shm', '/dev/mqueue', '/dev/console', '/dev/.lxc', '/dev/.udev', '/dev/fd']).then((l) =>
+    l.filter((d) => d.path !== '/dev/ptmx' && d.path !== '/dev/tty'),
+  );
+}
