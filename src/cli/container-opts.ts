@@ -21,13 +21,17 @@ const n = (long: string, help: string, short?: string, def?: number): FlagDef =>
 /** Flags shared by `run` and `create` (docker's `addFlags`). */
 export const CONTAINER_FLAGS: readonly FlagDef[] = [
   l('add-host', 'Add a custom host-to-IP mapping (host:ip)'),
+  l('annotation', 'Add an annotation to the container (passed through to the OCI runtime)'),
   l('attach', 'Attach to STDIN, STDOUT or STDERR', 'a'),
+  n('blkio-weight', 'Block IO (relative weight), between 10 and 1000, or 0 to disable'),
   l('cap-add', 'Add Linux capabilities'),
   l('cap-drop', 'Drop Linux capabilities'),
   s('cgroup-parent', 'Optional parent cgroup for the container'),
   s('cgroupns', 'Cgroup namespace to use (host|private)'),
   s('cidfile', 'Write the container ID to the file'),
   n('cpu-period', 'Limit CPU CFS (Completely Fair Scheduler) period'),
+  n('cpu-rt-period', 'Limit CPU real-time period in microseconds'),
+  n('cpu-rt-runtime', 'Limit CPU real-time runtime in microseconds'),
   n('cpu-quota', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
   n('cpu-shares', 'CPU shares (relative weight)', 'c'),
   s('cpus', 'Number of CPUs', undefined, 'decimal'),
@@ -35,6 +39,10 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   s('cpuset-mems', 'MEMs in which to allow execution (0-3, 0,1)'),
   l('device', 'Add a host device to the container'),
   l('device-cgroup-rule', 'Add a rule to the cgroup allowed devices list'),
+  l('device-read-bps', 'Limit read rate (bytes per second) from a device'),
+  l('device-read-iops', 'Limit read rate (IO per second) from a device'),
+  l('device-write-bps', 'Limit write rate (bytes per second) to a device'),
+  l('device-write-iops', 'Limit write rate (IO per second) to a device'),
   l('dns', 'Set custom DNS servers'),
   l('dns-option', 'Set DNS options'),
   l('dns-search', 'Set custom DNS search domains'),
@@ -56,6 +64,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   b('interactive', 'Keep STDIN open even if not attached', 'i'),
   s('ip', 'IPv4 address (e.g., 172.30.100.104)'),
   s('ipc', 'IPC mode to use'),
+  s('isolation', 'Container isolation technology'),
   l('label', 'Set meta data on a container', 'l'),
   l('label-file', 'Read in a line delimited file of labels'),
   s('log-driver', 'Logging driver for the container'),
@@ -70,9 +79,11 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   { long: 'net', kind: 'string', help: 'Connect a container to a network', hidden: true },
   l('network-alias', 'Add network-scoped alias for the container'),
   b('no-healthcheck', 'Disable any container-specified HEALTHCHECK'),
+  l('link', 'Add link to another container'),
   b('oom-kill-disable', 'Disable OOM Killer'),
   n('oom-score-adj', "Tune host's OOM preferences (-1000 to 1000)"),
   s('pid', 'PID namespace to use'),
+  l('storage-opt', 'Storage driver options for the container'),
   n('pids-limit', 'Tune container pids limit (set -1 for unlimited)'),
   s('platform', 'Set platform if server is multi-platform capable'),
   b('privileged', 'Give extended privileges to this container'),
@@ -198,6 +209,28 @@ function validDeviceMode(mode: string): boolean {
 }
 
 /** `--device /dev/sda[:/dev/xvda][:rwm]`. */
+/** `--blkio-weight`: 10–1000, or 0 for none (the docker CLI's check). */
+function blkioWeight(w: number): number {
+  if (w !== 0 && (w < 10 || w > 1000)) throw new InvalidArgument(`invalid argument "${w}" for "--blkio-weight" flag: valid values are 10-1000 or 0`);
+  return w;
+}
+
+/** `--device-read-bps /dev/sda:1mb`, `--device-write-iops /dev/sda:100`. */
+export function throttle(v: string, flag: string, bytes: boolean): { Path: string; Rate: number } {
+  const i = v.lastIndexOf(':');
+  const path = v.slice(0, i);
+  const rate = v.slice(i + 1);
+  if (i <= 0 || !path.startsWith('/dev/')) throw new InvalidArgument(`invalid argument "${v}" for "${flag}" flag: bad format: ${v}`);
+  let n: number;
+  try {
+    n = bytes ? parseBytes(rate) : /^\d+$/.test(rate) ? Number(rate) : NaN;
+  } catch {
+    n = NaN;
+  }
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgument(`invalid argument "${v}" for "${flag}" flag: invalid rate for device: ${v}. The correct format is <device-path>:<number>${bytes ? '[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb' : '. Number must be a positive integer'}`);
+  return { Path: path, Rate: n };
+}
+
 /** `--device-cgroup-rule`, checked as the docker CLI checks it. */
 export function checkDeviceCgroupRule(rule: string): string {
   if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(rule) && rule !== 'a') {
@@ -550,6 +583,10 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
   });
   if (Object.keys(sysctls).length > 0) hostConfig.Sysctls = sysctls;
   if (f.str('runtime')) hostConfig.Runtime = f.str('runtime');
+  if (f.str('isolation')) hostConfig.Isolation = f.str('isolation');
+  if (f.list('link').length > 0) hostConfig.Links = f.list('link');
+  if (f.list('storage-opt').length > 0) hostConfig.StorageOpt = kvToMap(f.list('storage-opt'));
+  if (f.list('annotation').length > 0) hostConfig.Annotations = kvToMap(f.list('annotation'));
   Object.assign(hostConfig, {
     CpuShares: f.int('cpu-shares') ?? 0,
     Memory: bytesFlag(f, 'memory', '-m, --memory', command),
@@ -561,6 +598,13 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     CpusetMems: f.str('cpuset-mems') ?? '',
     Devices: nullIfEmpty(f.list('device').map(parseDevice)),
     DeviceCgroupRules: nullIfEmpty(f.list('device-cgroup-rule').map(checkDeviceCgroupRule)),
+    BlkioWeight: blkioWeight(f.int('blkio-weight') ?? 0),
+    BlkioDeviceReadBps: nullIfEmpty(f.list('device-read-bps').map((v) => throttle(v, '--device-read-bps', true))),
+    BlkioDeviceWriteBps: nullIfEmpty(f.list('device-write-bps').map((v) => throttle(v, '--device-write-bps', true))),
+    BlkioDeviceReadIOps: nullIfEmpty(f.list('device-read-iops').map((v) => throttle(v, '--device-read-iops', false))),
+    BlkioDeviceWriteIOps: nullIfEmpty(f.list('device-write-iops').map((v) => throttle(v, '--device-write-iops', false))),
+    CpuRealtimePeriod: f.int('cpu-rt-period') ?? 0,
+    CpuRealtimeRuntime: f.int('cpu-rt-runtime') ?? 0,
     MemoryReservation: bytesFlag(f, 'memory-reservation', '--memory-reservation', command),
     MemorySwap: bytesFlag(f, 'memory-swap', '--memory-swap', command),
     MemorySwappiness: swappiness === -1 ? null : swappiness,

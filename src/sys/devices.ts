@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -63,4 +64,13 @@ export function privilegedDevices(): Promise<HostDevice[]> {
   return devicesAt('/dev', ['/dev/pts', '/dev/shm', '/dev/mqueue', '/dev/console', '/dev/.lxc', '/dev/.udev', '/dev/fd']).then((l) =>
     l.filter((d) => d.path !== '/dev/ptmx' && d.path !== '/dev/tty'),
   );
+}
+
+/**
+ * Whether the kernel takes a block I/O weight for a container's cgroup (`--blkio-weight`):
+ * cgroup v1's blkio.weight (CFQ/BFQ) or v2's io.weight. Docker discards the weight, with a
+ * warning, where it does not.
+ */
+export function blkioWeightSupported(root = '/sys/fs/cgroup'): boolean {
+  return ['blkio/blkio.weight', 'blkio/blkio.bfq.weight', 'io.weight', 'io.bfq.weight'].some((f) => existsSync(join(root, f)));
 }

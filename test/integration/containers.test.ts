@@ -621,4 +621,56 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(sh(['--oom-kill-disable', '-m', '64m'], 'head -1 /sys/fs/cgroup/memory/memory.oom_control').stdout).toBe('oom_kill_disable 1\n');
     });
   });
+
+  describe('--link and the other settings the docker CLI sends', () => {
+    it('--link puts the linked container in /etc/hosts and, on the default bridge, its variables in the environment', () => {
+      expect(d.docker(['run', '-d', '--name', 'link-db', '--expose', '5432', '-e', 'SECRET=s1', 'busybox', 'sleep', '100']).code).toBe(0);
+      expect(d.docker(['create', '--name', 'link-stopped', 'busybox', 'true']).code).toBe(0);
+      try {
+        const ip = inspectField(d, 'link-db', '{{.NetworkSettings.IPAddress}}');
+        const id12 = inspectField(d, 'link-db', '{{.Id}}').slice(0, 12);
+        const r = d.docker(['run', '--rm', '--name', 'link-web', '--link', 'link-db:database', 'busybox', 'sh', '-c', 'grep database /etc/hosts; env | grep ^DATABASE_ | sort; ping -c1 -W1 database >/dev/null && echo reached']);
+        expect(r.stdout).toBe(
+          [
+            `${ip}\tdatabase ${id12} link-db`,
+            'DATABASE_ENV_SECRET=s1',
+            'DATABASE_NAME=/link-web/database',
+            `DATABASE_PORT=tcp://${ip}:5432`,
+            `DATABASE_PORT_5432_TCP=tcp://${ip}:5432`,
+            `DATABASE_PORT_5432_TCP_ADDR=${ip}`,
+            'DATABASE_PORT_5432_TCP_PORT=5432',
+            'DATABASE_PORT_5432_TCP_PROTO=tcp',
+            'reached',
+            '',
+          ].join('\n'),
+        );
+        const c = d.docker(['create', '--name', 'link-kept', '--link', 'link-db:database', 'busybox', 'true']);
+        expect(inspectField(d, 'link-kept', '{{json .HostConfig.Links}}')).toBe('["/link-db:/link-kept/database"]');
+        d.docker(['rm', c.stdout.trim()]);
+        expect(d.docker(['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true']).stderr).toMatch(/could not get container for nosuch: No such container: nosuch/);
+        expect(d.docker(['run', '--rm', '--link', 'link-stopped:s', 'busybox', 'true']).stderr).toMatch(/Cannot link to a non running container: \/link-stopped AS \/[a-z_]+\/s/);
+      } finally {
+        d.docker(['rm', '-f', 'link-db', 'link-stopped']);
+      }
+    });
+
+    it('refuses what berth cannot do, in words that say so; applies swappiness and annotations; warns as Docker does', () => {
+      const err = (args: string[]) => d.docker(['run', '--rm', ...args, 'busybox', 'true']).stderr;
+      expect(err(['--runtime', 'foo'])).toMatch(/Unknown runtime specified foo/);
+      expect(err(['--isolation', 'hyperv'])).toMatch(/Invalid isolation: "hyperv" - linux only supports 'default'/);
+      expect(err(['--storage-opt', 'size=1G'])).toMatch(/--storage-opt is not supported/);
+      expect(err(['--volume-driver', 'foo', '-v', 'vol-x:/x'])).toMatch(/volume driver "foo" is not supported/);
+      expect(d.docker(['run', '--rm', '--memory-swappiness', '10', '-m', '64m', 'busybox', 'cat', '/sys/fs/cgroup/memory/memory.swappiness']).stdout).toBe('10\n');
+      // Block I/O weight: applied where the kernel has it, else discarded with Docker's warning.
+      const weighted = ['blkio/blkio.weight', 'blkio/blkio.bfq.weight', 'io.weight', 'io.bfq.weight'].some((f) => existsSync(join('/sys/fs/cgroup', f)));
+      const k = d.docker(['run', '--rm', '--blkio-weight', '300', 'busybox', 'echo', 'ran']);
+      expect(k.stdout).toBe('ran\n');
+      if (weighted) expect(k.stderr).toBe('');
+      else expect(k.stderr).toMatch(/WARNING: Your kernel does not support Block I\/O weight or the cgroup is not mounted. Weight discarded./);
+      const id = d.docker(['create', '--annotation', 'org.example.team=infra', 'busybox', 'true']).stdout.trim();
+      expect(inspectField(d, id, '{{json .HostConfig.Annotations}}')).toBe('{"org.example.team":"infra"}');
+      expect(d.docker(['start', '-a', id]).code).toBe(0);
+      d.docker(['rm', id]);
+    });
+  });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname, release } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
 import type { ImageConfig } from '../../core/oci.js';
@@ -16,7 +16,7 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
-import { devicesAt, privilegedDevices, type HostDevice } from '../../sys/devices.js';
+import { blkioWeightSupported, devicesAt, privilegedDevices, type HostDevice } from '../../sys/devices.js';
 import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
@@ -382,6 +382,9 @@ export class ContainerService {
       config.Hostname = hostname();
     }
     await this.checkDevices(hostConfig);
+    this.checkRuntime(hostConfig);
+    const warnings = hostWarnings(hostConfig, blkioWeightSupported());
+    if (hostConfig.Links && hostConfig.Links.length > 0) hostConfig.Links = hostConfig.Links.map((l) => this.normaliseLink(l, name));
     if (hostConfig.Privileged !== true) {
       hostConfig.MaskedPaths ??= [...MASKED_PATHS];
       hostConfig.ReadonlyPaths ??= [...READONLY_PATHS];
@@ -425,7 +428,7 @@ export class ContainerService {
     }
     this.records.set(id, rec);
     this.o.events.publish('container', 'create', id, this.attrs(rec));
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   }
 
   attrs(rec: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
@@ -614,6 +617,50 @@ export class ContainerService {
     }
   }
 
+  /** `--runtime`: the daemon's own, the only one it has. */
+  private checkRuntime(hc: HostConfig): void {
+    if (!hc.Runtime) return;
+    const mine = basename(this.o.runtime.config.runtime);
+    if (hc.Runtime !== mine) throw new InvalidArgument(`Unknown runtime specified ${hc.Runtime} (this daemon runs ${mine})`);
+  }
+
+  /** `--link db:alias` as Docker keeps it: `/db:/<this name>/alias`; the container linked to must exist. */
+  private normaliseLink(link: string, name: string): string {
+    const [target = '', alias] = link.startsWith('/') ? link.slice(1).split(':/') : link.split(':');
+    let other: ContainerRecord;
+    try {
+      other = this.get(target);
+    } catch (e) {
+      throw new InvalidArgument(`could not get container for ${target}: ${errorMessage(e)}`, { cause: e });
+    }
+    const as = alias === undefined || alias === '' ? other.name.slice(1) : alias.slice(alias.lastIndexOf('/') + 1);
+    return `${other.name}:${name}/${as}`;
+  }
+
+  /**
+   * `--link`s at start: each linked container must run; its address on a network both share
+   * (else its first) goes into /etc/hosts as `<ip> <alias> <id12> <name>`, and on the default
+   * bridge Docker's variables (`<ALIAS>_NAME`, `_PORT_<n>_<PROTO>...`, `_ENV_<var>`) too.
+   */
+  private linkSetup(rec: ContainerRecord): { hostsLines: string[]; env: string[] } {
+    const out = { hostsLines: [] as string[], env: [] as string[] };
+    const mine = new Set(Object.keys(rec.network?.endpoints ?? {}));
+    for (const link of rec.hostConfig.Links ?? []) {
+      const [target = '', local = ''] = link.slice(1).split(':/');
+      const alias = local.slice(local.lastIndexOf('/') + 1);
+      const other = this.find(target);
+      if (other === undefined || !other.state.Running) throw new Conflict(`Cannot link to a non running container: /${target} AS /${local}`);
+      const eps = Object.entries(other.network?.endpoints ?? {});
+      const [net, ep] = eps.find(([n]) => mine.has(n)) ?? eps[0] ?? [];
+      const ip = ep?.IPAddress;
+      if (ip === undefined || ip === '') continue;
+      const names = [...new Set([alias, other.id.slice(0, 12), other.name.slice(1)])];
+      out.hostsLines.push(`${ip}\t${names.join(' ')}`);
+      if (net === 'bridge') out.env.push(...linkEnv(alias, `/${local}`, ip, other));
+    }
+    return out;
+  }
+
   /** `--device` paths must be there at create (each start reads them again). */
   private async checkDevices(hc: HostConfig): Promise<void> {
     for (const d of hc.Devices ?? []) {
@@ -775,6 +822,8 @@ export class ContainerService {
       ...(net.hostNetwork ? { hostNetwork: true } : {}),
       ...(net.shareFrom !== undefined ? { sharedNetns: true } : {}),
       ...(await this.namespacesToJoin(rec)),
+      ...(await blockIO(rec.hostConfig)),
+      linkEnv: this.linkSetup(rec).env,
       cgroupParent: this.o.cgroupParent ?? '/berth',
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
       ...(this.o.allCaps !== undefined ? { allCaps: this.o.allCaps } : {}),
@@ -853,6 +902,7 @@ export class ContainerService {
       'ff02::1\tip6-allnodes',
       'ff02::2\tip6-allrouters',
       ...extraHosts,
+      ...this.linkSetup(rec).hostsLines,
       ...net.hostsLines,
       '',
     ].join('\n');
@@ -1387,6 +1437,13 @@ function validateConfig(c: ContainerConfig): void {
 function validateHostConfig(hc: HostConfig): void {
   validateLogConfig(hc.LogConfig);
   checkModes(hc);
+  if (hc.Isolation && hc.Isolation !== 'default') throw new InvalidArgument(`Invalid isolation: "${hc.Isolation}" - linux only supports 'default'`);
+  if (hc.StorageOpt && Object.keys(hc.StorageOpt).length > 0) {
+    throw new InvalidArgument('--storage-opt is not supported: berth keeps container layers on overlayfs without per-container quotas');
+  }
+  // (A volume driver with no volume to make is ignored, as Docker ignores it.)
+  const namedVolumes = (hc.Binds ?? []).some((b) => !b.startsWith('/')) || (hc.Mounts ?? []).some((m) => (m as { Type?: string } | null)?.Type === 'volume');
+  if (hc.VolumeDriver && hc.VolumeDriver !== 'local' && namedVolumes) throw new InvalidArgument(`volume driver "${hc.VolumeDriver}" is not supported: berth has the local driver`);
   for (const r of hc.DeviceCgroupRules ?? []) parseDeviceCgroupRule(r);
   for (const d of hc.Devices ?? []) {
     if (typeof d?.PathOnHost !== 'string' || !d.PathOnHost.startsWith('/')) throw new InvalidArgument(`${String(d?.PathOnHost)} is not an absolute path`);
@@ -1551,4 +1608,67 @@ export function generateName(taken: (name: string) => boolean = () => false): st
 /** A host device as the runtime makes it, at its path in the container. */
 function ociDevice(d: HostDevice, path: string): OciDevice {
   return { path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: d.uid, gid: d.gid };
+}
+
+/** What create warns about, as Docker does: settings it keeps but the kernel or berth will not act on. */
+function hostWarnings(hc: HostConfig, blkioWeight: boolean): string[] {
+  const out: string[] = [];
+  if (hc.KernelMemory !== undefined && hc.KernelMemory > 0) out.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
+  if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0 && !blkioWeight) {
+    out.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+    hc.BlkioWeight = 0;
+  }
+  return out;
+}
+
+/** `linux.resources.blockIO`: the weight, and the throttles with their devices' numbers read from the host. */
+async function blockIO(hc: HostConfig): Promise<{ blockIO?: Record<string, unknown> }> {
+  const out: Record<string, unknown> = {};
+  if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0) out.weight = hc.BlkioWeight;
+  const lists = [
+    ['throttleReadBpsDevice', hc.BlkioDeviceReadBps],
+    ['throttleWriteBpsDevice', hc.BlkioDeviceWriteBps],
+    ['throttleReadIOPSDevice', hc.BlkioDeviceReadIOps],
+    ['throttleWriteIOPSDevice', hc.BlkioDeviceWriteIOps],
+  ] as const;
+  for (const [key, list] of lists) {
+    if (!list || list.length === 0) continue;
+    out[key] = await Promise.all(
+      list.map(async (t) => {
+        const [d] = await devicesAt(t.Path).catch((e: unknown) => {
+          throw new InvalidArgument(`${t.Path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : errorMessage(e)}`);
+        });
+        if (d === undefined || d.path !== t.Path) throw new InvalidArgument(`${t.Path} is not a device`);
+        return { major: d.major, minor: d.minor, rate: t.Rate };
+      }),
+    );
+  }
+  return Object.keys(out).length > 0 ? { blockIO: out } : {};
+}
+
+/** Docker's variables for a link on the default bridge: name, exposed ports, the linked container's environment. */
+export function linkEnv(alias: string, localName: string, ip: string, other: Pick<ContainerRecord, 'config'>): string[] {
+  const a = alias.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  const env = [`${a}_NAME=${localName}`];
+  const ports = Object.keys(other.config.ExposedPorts ?? {})
+    .map((p) => {
+      const [n = '', proto = 'tcp'] = p.split('/');
+      return { n: Number(n), proto };
+    })
+    .filter((p) => Number.isInteger(p.n) && p.n > 0)
+    .sort((x, y) => x.n - y.n || x.proto.localeCompare(y.proto));
+  const first = ports[0];
+  if (first !== undefined) env.push(`${a}_PORT=${first.proto}://${ip}:${first.n}`);
+  for (const p of ports) {
+    const k = `${a}_PORT_${p.n}_${p.proto.toUpperCase()}`;
+    env.push(`${k}=${p.proto}://${ip}:${p.n}`, `${k}_ADDR=${ip}`, `${k}_PORT=${p.n}`, `${k}_PROTO=${p.proto}`);
+  }
+  for (const e of other.config.Env ?? []) {
+    const i = e.indexOf('=');
+    if (i <= 0) continue;
+    const k = e.slice(0, i);
+    if (k === 'HOME' || k === 'PATH') continue;
+    env.push(`${a}_ENV_${k}=${e.slice(i + 1)}`);
+  }
+  return env;
 }

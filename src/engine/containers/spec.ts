@@ -48,6 +48,7 @@ export interface OciSpec {
   hostname: string;
   domainname?: string;
   mounts: OciMount[];
+  annotations?: Record<string, string>;
   linux: Record<string, unknown>;
 }
 
@@ -99,6 +100,10 @@ export interface SpecInput {
   shmSource?: string;
   /** Host devices created in the container (`--device`, every host device for `--privileged`) and the access granted. */
   devices?: { device: OciDevice; access: string }[];
+  /** `linux.resources.blockIO`: `--blkio-weight` where the kernel has it, and the per-device throttles, devices resolved. */
+  blockIO?: Record<string, unknown>;
+  /** Environment the daemon adds before the container's own (`--link`'s variables): the container's own win. */
+  linkEnv?: string[];
   /** The seccomp profile of containers that ask for none; the built-in one when not given, `unconfined` for none. */
   defaultSeccomp?: SeccompProfile | 'unconfined';
   /** The host, as seccomp profiles' conditions read it: Go architecture name and kernel release. */
@@ -130,7 +135,9 @@ export function buildSpec(input: SpecInput): OciSpec {
   const uts = utsMode(hc.UTSMode);
   const args = input.initPath !== undefined ? ['/sbin/docker-init', '--', r.path, ...r.args] : [r.path, ...r.args];
   // `-e NAME` of a variable the client's environment lacks arrives as `NAME`: unset, as Docker leaves it.
-  const env = (r.config.Env ?? []).filter((e) => e.includes('='));
+  const own = (r.config.Env ?? []).filter((e) => e.includes('='));
+  const ownNames = new Set(own.map((e) => e.slice(0, e.indexOf('='))));
+  const env = [...(input.linkEnv ?? []).filter((e) => !ownNames.has(e.slice(0, e.indexOf('=')))), ...own];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${r.config.Hostname ?? ''}`);
   if (r.config.Tty === true && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
@@ -159,6 +166,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     ],
     ...resourceLimits(hc),
   };
+  if (input.blockIO !== undefined && Object.keys(input.blockIO).length > 0) resources.blockIO = input.blockIO;
   if (hc.OomKillDisable === true) resources.memory = { ...(resources.memory as Record<string, unknown> | undefined), disableOOMKiller: true };
 
   const join = (type: 'pid' | 'ipc'): { type: string; path: string } => {
@@ -219,6 +227,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     hostname: uts === 'host' ? '' : r.config.Hostname ?? '',
     ...(r.config.Domainname ? { domainname: r.config.Domainname } : {}),
     mounts,
+    ...(hc.Annotations && Object.keys(hc.Annotations).length > 0 ? { annotations: { ...hc.Annotations } } : {}),
     linux,
   };
 }
@@ -340,6 +349,7 @@ export function resourceLimits(hc: HostConfig): { memory?: Record<string, number
     if (hc.MemorySwap !== undefined && hc.MemorySwap !== 0) memory.swap = hc.MemorySwap;
   }
   if (hc.MemoryReservation !== undefined && hc.MemoryReservation > 0) memory.reservation = hc.MemoryReservation;
+  if (hc.MemorySwappiness !== undefined && hc.MemorySwappiness !== null && hc.MemorySwappiness >= 0) memory.swappiness = hc.MemorySwappiness;
   if (Object.keys(memory).length > 0) out.memory = memory;
   const cpu: Record<string, unknown> = {};
   if (hc.NanoCpus !== undefined && hc.NanoCpus > 0) {
@@ -351,6 +361,8 @@ export function resourceLimits(hc: HostConfig): { memory?: Record<string, number
   if (hc.CpuShares !== undefined && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
   if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
   if (hc.CpusetMems) cpu.mems = hc.CpusetMems;
+  if (hc.CpuRealtimePeriod !== undefined && hc.CpuRealtimePeriod > 0) cpu.realtimePeriod = hc.CpuRealtimePeriod;
+  if (hc.CpuRealtimeRuntime !== undefined && hc.CpuRealtimeRuntime > 0) cpu.realtimeRuntime = hc.CpuRealtimeRuntime;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit > 0) out.pids = { limit: hc.PidsLimit };
   return out;

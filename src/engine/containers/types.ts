@@ -96,6 +96,28 @@ export interface HostConfig {
   UsernsMode?: string;
   /** `--cgroup-parent`: the cgroup the container's goes under (berth's `/berth` otherwise). */
   CgroupParent?: string;
+  MemorySwappiness?: number | null;
+  /** Deprecated by Docker, ignored with a warning. */
+  KernelMemory?: number;
+  BlkioWeight?: number;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
+  /** OCI annotations for the runtime (`--annotation`). */
+  Annotations?: Record<string, string> | null;
+  /** '' or the daemon's runtime (`runc`). */
+  Runtime?: string;
+  /** '' or `default` on Linux. */
+  Isolation?: string;
+  /** Per-container size limits: not with berth's overlay store. */
+  StorageOpt?: Record<string, string> | null;
+  /** '' or `local`. */
+  VolumeDriver?: string;
+  /** `--link db:alias`, kept as `/db:/<name>/alias`. */
+  Links?: string[] | null;
   Mounts?: unknown[] | null;
   /** berth: what to do when the container turns unhealthy (none, kill, restart, stop), as Podman does. */
   HealthOnFailure?: 'none' | 'kill' | 'restart' | 'stop';
@@ -242,6 +264,12 @@ export interface MountPoint {
 export type ContainerUpdate = Pick<HostConfig, 'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'PidsLimit'> & {
   RestartPolicy?: Partial<RestartPolicy> | null;
 };
+
+/** One `--device-read-bps /dev/sda:1mb` as the API sends it. */
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
 
 /** One `--device` as the API sends it. */
 export interface DeviceMapping {
