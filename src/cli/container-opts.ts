@@ -24,6 +24,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   l('annotation', 'Add an annotation to the container (passed through to the OCI runtime)'),
   l('attach', 'Attach to STDIN, STDOUT or STDERR', 'a'),
   n('blkio-weight', 'Block IO (relative weight), between 10 and 1000, or 0 to disable'),
+  l('blkio-weight-device', 'Block IO weight (relative device weight)'),
   l('cap-add', 'Add Linux capabilities'),
   l('cap-drop', 'Drop Linux capabilities'),
   s('cgroup-parent', 'Optional parent cgroup for the container'),
@@ -599,6 +600,10 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     Devices: nullIfEmpty(f.list('device').map(parseDevice)),
     DeviceCgroupRules: nullIfEmpty(f.list('device-cgroup-rule').map(checkDeviceCgroupRule)),
     BlkioWeight: blkioWeight(f.int('blkio-weight') ?? 0),
+    BlkioWeightDevice: nullIfEmpty(f.list('blkio-weight-device').map((v) => {
+      const t = throttle(v, '--blkio-weight-device', false);
+      return { Path: t.Path, Weight: blkioWeight(t.Rate) };
+    })),
     BlkioDeviceReadBps: nullIfEmpty(f.list('device-read-bps').map((v) => throttle(v, '--device-read-bps', true))),
     BlkioDeviceWriteBps: nullIfEmpty(f.list('device-write-bps').map((v) => throttle(v, '--device-write-bps', true))),
     BlkioDeviceReadIOps: nullIfEmpty(f.list('device-read-iops').map((v) => throttle(v, '--device-read-iops', false))),

@@ -659,6 +659,7 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(err(['--runtime', 'foo'])).toMatch(/Unknown runtime specified foo/);
       expect(err(['--isolation', 'hyperv'])).toMatch(/Invalid isolation: "hyperv" - linux only supports 'default'/);
       expect(err(['--storage-opt', 'size=1G'])).toMatch(/--storage-opt is not supported/);
+      expect(err(['--gpus', 'all'])).toMatch(/could not select device driver "" with capabilities: \[\[gpu\]\]/);
       expect(err(['--volume-driver', 'foo', '-v', 'vol-x:/x'])).toMatch(/volume driver "foo" is not supported/);
       expect(d.docker(['run', '--rm', '--memory-swappiness', '10', '-m', '64m', 'busybox', 'cat', '/sys/fs/cgroup/memory/memory.swappiness']).stdout).toBe('10\n');
       // Block I/O weight: applied where the kernel has it, else discarded with Docker's warning.

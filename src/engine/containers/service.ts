@@ -1437,6 +1437,10 @@ function validateConfig(c: ContainerConfig): void {
 function validateHostConfig(hc: HostConfig): void {
   validateLogConfig(hc.LogConfig);
   checkModes(hc);
+  for (const r of hc.DeviceRequests ?? []) {
+    const caps = (r.Capabilities ?? []).map((c) => `[${c.join(' ')}]`).join(' ');
+    throw new InvalidArgument(`could not select device driver "${r.Driver ?? ''}" with capabilities: [${caps}] (berth has no GPU or other device drivers; --device hands over device nodes)`);
+  }
   if (hc.Isolation && hc.Isolation !== 'default') throw new InvalidArgument(`Invalid isolation: "${hc.Isolation}" - linux only supports 'default'`);
   if (hc.StorageOpt && Object.keys(hc.StorageOpt).length > 0) {
     throw new InvalidArgument('--storage-opt is not supported: berth keeps container layers on overlayfs without per-container quotas');
@@ -1618,6 +1622,10 @@ function hostWarnings(hc: HostConfig, blkioWeight: boolean): string[] {
     out.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     hc.BlkioWeight = 0;
   }
+  if (hc.BlkioWeightDevice && hc.BlkioWeightDevice.length > 0 && !blkioWeight) {
+    out.push('Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.');
+    hc.BlkioWeightDevice = [];
+  }
   return out;
 }
 
@@ -1625,6 +1633,16 @@ function hostWarnings(hc: HostConfig, blkioWeight: boolean): string[] {
 async function blockIO(hc: HostConfig): Promise<{ blockIO?: Record<string, unknown> }> {
   const out: Record<string, unknown> = {};
   if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0) out.weight = hc.BlkioWeight;
+  const device = async (path: string) => {
+    const [d] = await devicesAt(path).catch((e: unknown) => {
+      throw new InvalidArgument(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : errorMessage(e)}`);
+    });
+    if (d === undefined || d.path !== path) throw new InvalidArgument(`${path} is not a device`);
+    return { major: d.major, minor: d.minor };
+  };
+  if (hc.BlkioWeightDevice && hc.BlkioWeightDevice.length > 0) {
+    out.weightDevice = await Promise.all(hc.BlkioWeightDevice.map(async (w) => ({ ...(await device(w.Path)), weight: w.Weight })));
+  }
   const lists = [
     ['throttleReadBpsDevice', hc.BlkioDeviceReadBps],
     ['throttleWriteBpsDevice', hc.BlkioDeviceWriteBps],
@@ -1633,15 +1651,7 @@ async function blockIO(hc: HostConfig): Promise<{ blockIO?: Record<string, unkno
   ] as const;
   for (const [key, list] of lists) {
     if (!list || list.length === 0) continue;
-    out[key] = await Promise.all(
-      list.map(async (t) => {
-        const [d] = await devicesAt(t.Path).catch((e: unknown) => {
-          throw new InvalidArgument(`${t.Path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : errorMessage(e)}`);
-        });
-        if (d === undefined || d.path !== t.Path) throw new InvalidArgument(`${t.Path} is not a device`);
-        return { major: d.major, minor: d.minor, rate: t.Rate };
-      }),
-    );
+    out[key] = await Promise.all(list.map(async (t) => ({ ...(await device(t.Path)), rate: t.Rate })));
   }
   return Object.keys(out).length > 0 ? { blockIO: out } : {};
 }

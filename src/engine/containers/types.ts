@@ -100,6 +100,9 @@ export interface HostConfig {
   /** Deprecated by Docker, ignored with a warning. */
   KernelMemory?: number;
   BlkioWeight?: number;
+  BlkioWeightDevice?: { Path: string; Weight: number }[] | null;
+  /** `--gpus`: berth has no device drivers to hand GPUs over with (refused). */
+  DeviceRequests?: { Driver?: string; Capabilities?: string[][] | null }[] | null;
   BlkioDeviceReadBps?: ThrottleDevice[] | null;
   BlkioDeviceWriteBps?: ThrottleDevice[] | null;
   BlkioDeviceReadIOps?: ThrottleDevice[] | null;
