@@ -300,3 +300,11 @@ export function loadBusybox(d: TestDaemon): void {
   const r = d.berth(['import', '--change', 'CMD ["sh"]', tar, 'busybox:latest']);
   if (r.code !== 0) throw new Error(`import busybox failed: ${r.stderr}`);
 }
+
+/** Imports the cached debootstrap rootfs (made by scripts/base-images.sh) as debian:bookworm-slim. */
+export function loadDebian(d: TestDaemon): void {
+  const tar = join(CACHE, 'images', 'debian-bookworm-slim.tar');
+  if (!existsSync(tar)) throw new Error(`${tar} is missing: run scripts/base-images.sh build`);
+  const r = d.berth(['import', '--change', 'CMD ["bash"]', tar, 'debian:bookworm-slim']);
+  if (r.code !== 0) throw new Error(`import debian failed: ${r.stderr}`);
+}

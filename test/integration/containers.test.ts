@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdir
 import { hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { background, inspectField, loadBusybox, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
+import { background, inspectField, loadBusybox, loadDebian, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
 
 /**
  * Containers through the stock docker CLI (and berth's for a few): run, the detached
@@ -472,6 +472,16 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(run(['--security-opt', 'seccomp=unconfined']).stdout).toBe('Seccomp:\t0\nuserns=yes\n');
       expect(run(['--security-opt', 'seccomp:unconfined'], 'berth').stdout).toBe('Seccomp:\t0\nuserns=yes\n');
       expect(run(['--cap-add', 'SYS_ADMIN']).stdout).toBe('Seccomp:\t2\nuserns=yes\n');
+    });
+
+    it('answers in the kernel as Docker\'s does: EPERM for what it refuses, ENOSYS for clone3 (C libraries then use clone)', () => {
+      loadDebian(d);
+      // perl's syscall(): unshare(CLONE_NEWUSER) = 272, clone3 = 435, getpid = 39 (x86_64).
+      const probe = 'for n in 272 435 39; do perl -e \'my $r = syscall($ARGV[0], 0x10000000, 0); print $r < 0 ? $!+0 : "ok", "\\n"\' $n; done';
+      expect(d.docker(['run', '--rm', 'debian:bookworm-slim', 'sh', '-c', probe]).stdout).toBe('1\n38\nok\n');
+      // glibc programs that fork, exec, resolve names and drop privileges run as under Docker.
+      const r = d.docker(['run', '--rm', 'debian:bookworm-slim', 'sh', '-c', 'getent hosts localhost >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups id -u && timeout 1 sleep 5; echo $?']);
+      expect(r).toEqual({ code: 0, stdout: '65534\n124\n', stderr: '' });
     });
 
     it('applies to exec too', () => {
