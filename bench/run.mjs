@@ -408,6 +408,22 @@ function timed(run) {
   };
 }
 
+/** `runc run -d` of every bundle at once: the milliseconds until all have returned; then each deleted. */
+async function rawBurst(b, bundles, prefix, what) {
+  const t0 = performance.now();
+  const rr = await Promise.all(
+    bundles.map((bundle, i) => {
+      const id = `${prefix}-${i}`;
+      b.rawIds.add(id);
+      return b.runc(['run', '-d', '--bundle', bundle, id], { stdio: 'ignore' });
+    }),
+  );
+  const ms = performance.now() - t0;
+  await Promise.all(bundles.map((_, i) => b.rawDelete(`${prefix}-${i}`)));
+  if (rr.some((r) => r.code !== 0)) throw new Error(`${what} failed`);
+  return ms;
+}
+
 async function benchRunRm(b, o) {
   const subjects = {
     berth: timed(() => b.berth(['run', '--rm', 'busybox', 'true'])),
@@ -517,28 +533,8 @@ async function benchConcurrent(b, o) {
     berthRounds.push(ms);
     rmRounds.push(rmr.ms);
     if (o.anchors) {
-      const rt0 = performance.now();
-      const rr = await Promise.all(
-        rawBundles.map((bundle, i) => {
-          const id = `bench-c${round}-${i}`;
-          b.rawIds.add(id);
-          return b.runc(['run', '-d', '--bundle', bundle, id], { stdio: 'ignore' });
-        }),
-      );
-      rawRounds.push(performance.now() - rt0);
-      await Promise.all(rawBundles.map((_, i) => b.rawDelete(`bench-c${round}-${i}`)));
-      if (rr.some((r) => r.code !== 0)) throw new Error('a raw runc run -d failed');
-      const st0 = performance.now();
-      const sr = await Promise.all(
-        rawSeccompBundles.map((bundle, i) => {
-          const id = `bench-cs${round}-${i}`;
-          b.rawIds.add(id);
-          return b.runc(['run', '-d', '--bundle', bundle, id], { stdio: 'ignore' });
-        }),
-      );
-      rawSeccompRounds.push(performance.now() - st0);
-      await Promise.all(rawSeccompBundles.map((_, i) => b.rawDelete(`bench-cs${round}-${i}`)));
-      if (sr.some((r) => r.code !== 0)) throw new Error('a raw runc run -d with the seccomp filter failed');
+      rawRounds.push(await rawBurst(b, rawBundles, `bench-c${round}`, 'a raw runc run -d'));
+      rawSeccompRounds.push(await rawBurst(b, rawSeccompBundles, `bench-cs${round}`, 'a raw runc run -d with the seccomp filter'));
       if (b.dockerCli) {
         const dt0 = performance.now();
         const dr = await Promise.all(Array.from({ length: n }, () => b.docker(['run', '-d', 'busybox', 'sleep', '60'])));

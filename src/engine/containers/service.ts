@@ -1611,7 +1611,7 @@ export function generateName(taken: (name: string) => boolean = () => false): st
 
 /** A host device as the runtime makes it, at its path in the container. */
 function ociDevice(d: HostDevice, path: string): OciDevice {
-  return { path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: d.uid, gid: d.gid };
+  return { ...d, path };
 }
 
 /** What create warns about, as Docker does: settings it keeps but the kernel or berth will not act on. */

@@ -1,6 +1,7 @@
 import { arch, release } from 'node:os';
 import { InvalidArgument } from '../../core/errors.js';
 import { CAPS_BY_NUMBER } from '../../sys/caps.js';
+import type { HostDevice } from '../../sys/devices.js';
 import { cgroupnsMode, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { BUILTIN_SECCOMP_PROFILE, goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
 import type { ContainerRecord, HostConfig } from './types.js';
@@ -30,16 +31,8 @@ export interface OciProcess {
   consoleSize?: { height: number; width: number };
 }
 
-/** A device node the runtime creates in the container (`linux.devices`). */
-export interface OciDevice {
-  path: string;
-  type: 'c' | 'b';
-  major: number;
-  minor: number;
-  fileMode: number;
-  uid: number;
-  gid: number;
-}
+/** A device node the runtime creates in the container (`linux.devices`): a host device at its path inside. */
+export type OciDevice = HostDevice;
 
 export interface OciSpec {
   ociVersion: string;
