@@ -19,7 +19,7 @@ import { LogShipper } from './logship.js';
 import { blkioWeightSupported, devicesAt, privilegedDevices, type HostDevice } from '../../sys/devices.js';
 import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
-import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount } from './spec.js';
+import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount, type SpecInput } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import { copyTreeInto } from '../../sys/fs.js';
 import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
@@ -449,7 +449,10 @@ export class ContainerService {
     return merged;
   }
 
-  /** The root filesystem, and a shareable container's /dev/shm with it. */
+  /**
+   * The root filesystem, and a shareable container's /dev/shm with it (both tmpfs and overlay
+   * have a device of their own: the check stays synchronous, one umount for both; Mounter.unmount).
+   */
   async unmountRoot(rec: ContainerRecord): Promise<void> {
     await Promise.all([
       this.o.mounter.unmount(join(this.cdir(rec.id), 'merged'), { ownDevice: true }),
@@ -676,9 +679,9 @@ export class ContainerService {
    * What a start needs from outside the container's own namespaces: other containers' pid
    * and IPC namespaces (`container:<x>`, which must run), the /dev/shm it binds, host devices.
    */
-  private async namespacesToJoin(rec: ContainerRecord): Promise<{ joinNamespaces?: { pid?: string; ipc?: string }; shmSource?: string; devices?: { device: OciDevice; access: string }[] }> {
+  private async joinsAndDevices(rec: ContainerRecord): Promise<Pick<SpecInput, 'joinNamespaces' | 'shmSource' | 'devices'>> {
     const hc = rec.hostConfig;
-    const out: { joinNamespaces?: { pid?: string; ipc?: string }; shmSource?: string; devices?: { device: OciDevice; access: string }[] } = {};
+    const out: Pick<SpecInput, 'joinNamespaces' | 'shmSource' | 'devices'> = {};
     const pid = pidMode(hc.PidMode);
     if (pid.kind === 'container') {
       const other = this.get(pid.target);
@@ -724,7 +727,6 @@ export class ContainerService {
     const dir = this.shmDir(rec.id);
     await mkdir(dir, { recursive: true });
     if (!(await this.o.mounter.isMounted(dir))) {
-      // ownDevice: a tmpfs has one, so the exit's check stays synchronous (see Mounter.unmount).
       const size = rec.hostConfig.ShmSize !== undefined && rec.hostConfig.ShmSize > 0 ? rec.hostConfig.ShmSize : DEFAULT_SHM_SIZE;
       await this.o.mounter.mount({ type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${size}`] }, dir);
     }
@@ -821,7 +823,7 @@ export class ContainerService {
       ...(net.netnsPath !== undefined ? { netnsPath: net.netnsPath } : {}),
       ...(net.hostNetwork ? { hostNetwork: true } : {}),
       ...(net.shareFrom !== undefined ? { sharedNetns: true } : {}),
-      ...(await this.namespacesToJoin(rec)),
+      ...(await this.joinsAndDevices(rec)),
       ...(await blockIO(rec.hostConfig)),
       linkEnv: this.linkSetup(rec).env,
       cgroupParent: this.o.cgroupParent ?? '/berth',
