@@ -216,6 +216,9 @@ export class ContainerService {
    */
   private readonly teardowns = new Map<string, Promise<void>>();
 
+  /** Whether the kernel takes a block I/O weight: read at the first create that asks for one. */
+  private blkioWeight: boolean | undefined;
+
   /** A container directory without container.json, at start: its runtime state, namespace and mount, then its files. */
   private async forgetRemoved(id: string): Promise<void> {
     if (/^[a-f0-9]{64}$/.test(id)) {
@@ -383,7 +386,7 @@ export class ContainerService {
     }
     await this.checkDevices(hostConfig);
     this.checkRuntime(hostConfig);
-    const warnings = hostWarnings(hostConfig, blkioWeightSupported());
+    const warnings = hostWarnings(hostConfig, () => (this.blkioWeight ??= blkioWeightSupported()));
     if (hostConfig.Links && hostConfig.Links.length > 0) hostConfig.Links = hostConfig.Links.map((l) => this.normaliseLink(l, name));
     if (hostConfig.Privileged !== true) {
       hostConfig.MaskedPaths ??= [...MASKED_PATHS];
@@ -786,12 +789,16 @@ export class ContainerService {
     const rootfs = this.mountRoot(rec);
     const user = rootfs.then((r) => this.imageUser(rec, r));
     const network = this.o.network ? this.o.network.setUp(rec, (x) => this.get(x)) : Promise.resolve(undefined);
+    // --link: read once the network is there (the address on a network both share), for /etc/hosts and the environment.
+    const links = network.then(() => this.linkSetup(rec));
     const steps = await Promise.allSettled([
       rootfs,
       user,
       network,
       user.then(() => rootfs).then((r) => this.ociMounts(rec, r)),
-      network.then((n) => this.writeEtcFiles(rec, n ?? NO_NETWORK)),
+      Promise.all([network, links]).then(([n, l]) => this.writeEtcFiles(rec, n ?? NO_NETWORK, l.hostsLines)),
+      // what comes from outside the container: other containers' namespaces, a shareable /dev/shm, devices, block I/O
+      Promise.all([this.joinsAndDevices(rec), blockIO(rec.hostConfig), links]).then(([j, b, l]) => ({ ...j, ...b, linkEnv: l.env })),
       rm(bundle, { recursive: true, force: true }).then(() => mkdir(bundle, { recursive: true })),
       rm(join(this.exitDir, rec.id), { force: true }),
       this.o.runtime.delete(rec.id),
@@ -803,8 +810,8 @@ export class ContainerService {
     const ready = steps[2].status === 'fulfilled' ? steps[2].value?.ready : undefined;
     try {
       for (const step of steps) if (step.status === 'rejected') throw step.reason;
-      const [root, usr, net, volumeMounts, etcMounts] = steps;
-      await this.launch(rec, fulfilled(root), fulfilled(usr), fulfilled(net) ?? NO_NETWORK, [...fulfilled(volumeMounts), ...fulfilled(etcMounts)]);
+      const [root, usr, net, volumeMounts, etcMounts, outside] = steps;
+      await this.launch(rec, fulfilled(root), fulfilled(usr), fulfilled(net) ?? NO_NETWORK, [...fulfilled(volumeMounts), ...fulfilled(etcMounts)], fulfilled(outside));
     } catch (e) {
       await ready?.catch(() => undefined);
       throw e;
@@ -812,7 +819,14 @@ export class ContainerService {
   }
 
   /** Bundle, monitor and runtime: the container's process created, then started once its network is ready. */
-  private async launch(rec: ContainerRecord, rootfs: string, user: ReturnType<typeof resolveUser>, net: ContainerNetSetup, files: OciMount[]): Promise<void> {
+  private async launch(
+    rec: ContainerRecord,
+    rootfs: string,
+    user: ReturnType<typeof resolveUser>,
+    net: ContainerNetSetup,
+    files: OciMount[],
+    outside: Pick<SpecInput, 'joinNamespaces' | 'shmSource' | 'devices' | 'blockIO' | 'linkEnv'>,
+  ): Promise<void> {
     const bundle = this.bundle(rec.id);
     const shipper = this.shipperOf(rec);
     const spec = buildSpec({
@@ -823,9 +837,7 @@ export class ContainerService {
       ...(net.netnsPath !== undefined ? { netnsPath: net.netnsPath } : {}),
       ...(net.hostNetwork ? { hostNetwork: true } : {}),
       ...(net.shareFrom !== undefined ? { sharedNetns: true } : {}),
-      ...(await this.joinsAndDevices(rec)),
-      ...(await blockIO(rec.hostConfig)),
-      linkEnv: this.linkSetup(rec).env,
+      ...outside,
       cgroupParent: this.o.cgroupParent ?? '/berth',
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
       ...(this.o.allCaps !== undefined ? { allCaps: this.o.allCaps } : {}),
@@ -879,7 +891,7 @@ export class ContainerService {
   }
 
   /** hostname, hosts and resolv.conf, generated per container and bind-mounted. */
-  private async writeEtcFiles(rec: ContainerRecord, net: ContainerNetSetup): Promise<OciMount[]> {
+  private async writeEtcFiles(rec: ContainerRecord, net: ContainerNetSetup, linkHosts: readonly string[]): Promise<OciMount[]> {
     const ro = rec.hostConfig.ReadonlyRootfs === true ? 'ro' : 'rw';
     if (net.shareFrom) {
       // --network container:<x>: the same hostname, hosts and resolv.conf as that container.
@@ -904,7 +916,7 @@ export class ContainerService {
       'ff02::1\tip6-allnodes',
       'ff02::2\tip6-allrouters',
       ...extraHosts,
-      ...this.linkSetup(rec).hostsLines,
+      ...linkHosts,
       ...net.hostsLines,
       '',
     ].join('\n');
@@ -1617,14 +1629,14 @@ function ociDevice(d: HostDevice, path: string): OciDevice {
 }
 
 /** What create warns about, as Docker does: settings it keeps but the kernel or berth will not act on. */
-function hostWarnings(hc: HostConfig, blkioWeight: boolean): string[] {
+function hostWarnings(hc: HostConfig, blkioWeight: () => boolean): string[] {
   const out: string[] = [];
   if (hc.KernelMemory !== undefined && hc.KernelMemory > 0) out.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
-  if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0 && !blkioWeight) {
+  if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0 && !blkioWeight()) {
     out.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     hc.BlkioWeight = 0;
   }
-  if (hc.BlkioWeightDevice && hc.BlkioWeightDevice.length > 0 && !blkioWeight) {
+  if (hc.BlkioWeightDevice && hc.BlkioWeightDevice.length > 0 && !blkioWeight()) {
     out.push('Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.');
     hc.BlkioWeightDevice = [];
   }
