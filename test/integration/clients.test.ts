@@ -104,8 +104,10 @@ describe.skipIf(!rootTestsEnabled())(`Testcontainers and dockerode (${rootSkipRe
     const stream = await c.attach({ stream: true, stdout: true, stderr: true });
     const chunks: Buffer[] = [];
     stream.on('data', (b: Buffer) => chunks.push(b));
+    // The output is read to the stream's end: wait answers on its own connection, and may come first.
+    const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
     await c.start();
-    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    const [{ StatusCode }] = (await Promise.all([c.wait(), ended])) as [{ StatusCode: number }, void];
     expect(StatusCode).toBe(7);
     // Docker's 8-byte frame headers: stdout (1) then stderr (2).
     const all = Buffer.concat(chunks);
