@@ -258,7 +258,7 @@ export function diskUsageDetail(du: DiskUsage, o: { trunc: boolean; now: number 
     }
     images.push(sortedObject(imageRow(i, repo, tag, '', o)));
   }
-  const containers = (du.Containers ?? []).map((c) => sortedObject({ ...containerRow({ ...c, SizeRootFs: 0 }, o), Platform: null }));
+  const containers = (du.Containers ?? []).map((c) => sortedObject({ ...containerRow({ ...c, SizeRootFs: 0 }, o) }));
   const volumes = (du.Volumes ?? []).map((v) => sortedObject(volumeRow(v)));
   const buildCache = sortBuildCache(du.BuildCache ?? []).map((bc) => sortedObject(buildCacheRow(bc, o)));
   return { Images: images, Containers: containers, Volumes: volumes, BuildCache: buildCache };

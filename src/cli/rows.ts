@@ -42,6 +42,8 @@ export interface ContainerRow {
   Mounts: string;
   Networks: string;
   LocalVolumes: string;
+  /** The image's platform: the daemon sends one from API 1.48, berth's answers (1.44) none. */
+  Platform: null;
 }
 
 export const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
@@ -150,6 +152,7 @@ export function containerRow(c: ContainerSummary, opts: { trunc: boolean; now?: 
     get LocalVolumes() {
       return String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length);
     },
+    Platform: null,
   }, c.Labels);
 }
 
@@ -315,7 +318,7 @@ export function historyRow(h: HistoryEntry, opts: { trunc: boolean; human: boole
   return {
     ID: h.Id === '<missing>' ? '<missing>' : opts.trunc ? truncateId(h.Id) : h.Id,
     CreatedSince: opts.human ? `${humanDuration(now - h.Created * 1000)} ago` : rfc3339(h.Created),
-    CreatedAt: opts.human ? goTimeString(h.Created) : rfc3339(h.Created),
+    CreatedAt: rfc3339(h.Created),
     CreatedBy: opts.trunc ? ellipsis(createdBy, 45) : createdBy,
     Size: opts.human ? humanSizeWithPrecision(h.Size, 3) : String(h.Size),
     Comment: h.Comment,

@@ -396,6 +396,42 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
     // (events up to a second from now: the docker CLI returns then)
     const events = d.docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `container=${id}`, '--format', '{{.Action}}']);
     expect(events.stdout.split('\n').filter(Boolean)).toEqual(['create', 'start', 'kill', 'die', 'destroy']);
+    // The message's Go fields, through berth's CLI as through docker's.
+    const until = String(Math.floor(Date.now() / 1000) + 1);
+    const goFields = ['events', '--since', String(since), '--until', until, '--filter', `container=${id}`, '--format', '{{.ID}} {{.Status}} {{.From}} {{.Scope}} {{if gt .TimeNano 0}}ns{{end}} {{.Time}}'];
+    const viaDocker = d.docker(goFields);
+    expect(viaDocker.stdout.split('\n')[0]).toMatch(new RegExp(`^${id} create busybox local ns \\d{10}$`));
+    expect(d.berth(goFields)).toEqual(viaDocker);
+  });
+
+  it("formats as the docker CLI does: Go field names, formatter contexts' JSON, history and stats columns", () => {
+    const id = d.docker(['run', '-d', '--name', 'fmt-run', 'busybox', 'sleep', '100']).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    try {
+      for (const args of [
+        ['version', '--format', '{{.Server.APIVersion}} {{.Client.APIVersion}} {{json .Server.Components}}'],
+        ['info', '--format', '{{json .Plugins}}'],
+        ['history', '--format', '{{.CreatedAt}} {{.CreatedSince}}', 'busybox'],
+        ['history', '-H=false', '--format', '{{.CreatedAt}}', 'busybox'],
+        ['stats', '--no-stream', '--format', '{{.Container}} {{.Name}}'],
+      ]) {
+        const viaDocker = d.docker(args);
+        expect(viaDocker.code, args.join(' ')).toBe(0);
+        if (args[0] === 'stats') expect(viaDocker.stdout).toContain(`${id.slice(0, 12)} fmt-run\n`);
+        if (args[0] === 'history') expect(viaDocker.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)/);
+        const lines = (r: { stdout: string }) => r.stdout.split('\n').sort();
+        expect(lines(d.berth(args)), args.join(' ')).toEqual(lines(viaDocker));
+      }
+      // `--format json` of list rows: the same fields in the same (sorted) order.
+      for (const args of [['ps', '--filter', 'name=fmt-run', '--format', 'json'], ['images', '--format', 'json', 'busybox'], ['history', '--format', 'json', 'busybox'], ['stats', '--no-stream', '--format', '{{json .}}', 'fmt-run']]) {
+        const keys = (out: string) => Object.keys(JSON.parse(out.split('\n')[0] ?? '') as object);
+        const viaDocker = keys(d.docker(args).stdout);
+        expect(viaDocker, args.join(' ')).toEqual([...viaDocker].sort());
+        expect(keys(d.berth(args).stdout), args.join(' ')).toEqual(viaDocker);
+      }
+    } finally {
+      d.docker(['rm', '-f', 'fmt-run']);
+    }
   });
 
   describe('ps', () => {

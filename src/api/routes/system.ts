@@ -63,7 +63,7 @@ async function info(ctx: Ctx): Promise<void> {
     Images: e.images.list().length,
     Driver: 'overlay2',
     DriverStatus: [['Backing Filesystem', 'extfs']],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Log: ['json-file'] },
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
     MemoryLimit: true,
     SwapLimit: false,
     CpuCfsPeriod: true,

@@ -26,8 +26,9 @@ async function runStats(cli: Cli, f: Flags, args: string[]): Promise<number> {
   const client = cli.client();
   const render = (entries: StatsEntry[]) =>
     formatRows(f.str('format'), entries.map((e) => statsRow(e, { trunc: !f.bool('no-trunc') })), { table: STATS_TABLE, headers: STATS_HEADERS, context: '*container.statsContext' });
+  // Containers it lists itself go by their short IDs, as docker's do (its `.Container`).
   const targets = async () =>
-    args.length > 0 ? args : ((await client.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: f.bool('all') || undefined } })) ?? []).map((c) => c.Id);
+    args.length > 0 ? args : ((await client.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: f.bool('all') || undefined } })) ?? []).map((c) => c.Id.slice(0, 12));
   let first: Awaited<ReturnType<typeof sample>> | undefined = await sample(cli, await targets());
   // Containers named on the command line must all answer once, or nothing is shown (docker's rule).
   if (args.length > 0 && first.errors.length > 0) {

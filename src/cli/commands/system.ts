@@ -4,6 +4,7 @@ import { arch as osArch } from 'node:os';
 import { jsonMessages } from '../../client/index.js';
 import { filtersJson, formatError, StatusError, type Cli, type CommandDef } from '../context.js';
 import { cliRelative } from '../paths.js';
+import { asGoStruct } from '../format/values.js';
 import { getTimestamp, rfc3339NanoFixed } from '../times.js';
 import { bytesSize } from '../units.js';
 
@@ -44,6 +45,18 @@ interface VersionJson {
   BuildTime?: string;
 }
 
+/**
+ * `version --format`'s data as docker's templates see it: its Go structs name the API
+ * version `APIVersion` (sent as `ApiVersion`; the Go name is added unseen by `json`), and a
+ * component's Details is a Go map, whose keys `json` prints sorted.
+ */
+export function versionView(client: { ApiVersion: string }, server: VersionJson | undefined): { Client: object; Server: object | null } {
+  const alias = <T extends { ApiVersion?: string }>(o: T): T => Object.defineProperty(o, 'APIVersion', { value: o.ApiVersion ?? '', enumerable: false });
+  if (server === undefined) return { Client: alias({ ...client }), Server: null };
+  const components = server.Components?.map((c) => ({ ...c, Details: c.Details && Object.fromEntries(Object.entries(c.Details).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) }));
+  return { Client: alias({ ...client }), Server: alias({ ...server, ...(components ? { Components: components } : {}) }) };
+}
+
 export const version: CommandDef = {
   name: 'version',
   usage: '[OPTIONS]',
@@ -73,7 +86,7 @@ export const version: CommandDef = {
     }
     const format = f.str('format');
     if (format !== undefined && format !== '') {
-      await output(cli, format, { Client: client, Server: server ?? null });
+      await output(cli, format, versionView(client, server));
     } else {
       let s = `Client:${client.Platform.Name ? ` ${client.Platform.Name}` : ''}\n`;
       s += kv(' ', [
@@ -232,6 +245,19 @@ interface EventMessage {
   scope?: string;
 }
 
+/**
+ * A message as docker's `--format` templates see it: its Go struct, events.Message, whose
+ * fields `Status`, `ID`, `From`, `Scope`, `Time` and `TimeNano` travel as `status`, `id`,
+ * `from`, `scope`, `time` and `timeNano`. The Go names are added unseen by `json`, which
+ * prints the message as it came; a field the struct lacks is an error naming it, as in Go.
+ */
+export function eventView(e: EventMessage): EventMessage {
+  const view: EventMessage = { ...e };
+  const goFields = { Status: e.status ?? '', ID: e.id ?? '', From: e.from ?? '', Scope: e.scope ?? '', Time: e.time ?? 0, TimeNano: e.timeNano ?? 0, Type: e.Type ?? '', Action: e.Action ?? '', Actor: e.Actor ?? { ID: '', Attributes: null } };
+  for (const [k, v] of Object.entries(goFields)) if (!Object.hasOwn(view, k)) Object.defineProperty(view, k, { value: v, enumerable: false });
+  return asGoStruct(view, 'events.Message');
+}
+
 /** docker's default event line: `TIME TYPE ACTION ID (k=v, ...)`. */
 export function eventLine(e: EventMessage): string {
   let s = '';
@@ -273,7 +299,7 @@ export const events: CommandDef = {
       if (format === 'json') render = (e) => formatOne('json', e);
       else {
         const t = compileTemplate(format);
-        render = (e) => `${t(e)}\n`;
+        render = (e) => `${t(eventView(e))}\n`;
       }
     }
     for await (const m of jsonMessages(res.stream)) cli.out(render(m as EventMessage));

@@ -5,7 +5,7 @@
  * docker uses when rendering `table` headers, where string helpers return their input.
  */
 import { sprint, sprintf, sprintln } from './printf.js';
-import { HeaderValue, formatValue, goTypeName, isMap, isNil, isTrue, mapGet } from './values.js';
+import { HeaderValue, formatValue, goStructType, goTypeName, isMap, isNil, isTrue, mapGet, sortedKeys } from './values.js';
 
 /** A failure inside a function; reported as `error calling NAME: message`. */
 export class CallError extends Error {}
@@ -203,9 +203,15 @@ function sprintArgs(args: readonly unknown[]): string {
 
 // --- docker's functions -----------------------------------------------------------
 
-/** encoding/json output for JSON-like data (HTML characters left alone, like docker). */
+/**
+ * encoding/json output for JSON-like data (HTML characters left alone, like docker). A list
+ * row marked as one of the docker CLI's formatter contexts (`*formatter.ContainerContext`
+ * ...) is marshalled as those are, through a map of its fields: keys sorted.
+ */
 export function goJSON(v: unknown): string {
-  const text = JSON.stringify(v, (_k, value: unknown) => (value instanceof HeaderValue ? value.toString() : value));
+  const type = isMap(v) ? goStructType(v) : undefined;
+  const value = type?.endsWith('Context') ? Object.fromEntries(sortedKeys(v as Record<string, unknown>).map((k) => [k, (v as Record<string, unknown>)[k]])) : v;
+  const text = JSON.stringify(value, (_k, item: unknown) => (item instanceof HeaderValue ? item.toString() : item));
   return (text ?? 'null').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 

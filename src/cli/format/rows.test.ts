@@ -123,6 +123,17 @@ describe('formatRows', () => {
     );
   });
 
+  it("prints a formatter context's JSON with sorted keys, as its MarshalJSON (a map of its fields) does", () => {
+    const ps = { ...psDefaults, context: '*formatter.ContainerContext' };
+    for (const format of ['json', '{{json .}}']) {
+      const keys = formatRows(format, containers.map((c) => ({ ...c })), ps).split('\n').filter(Boolean).map((l) => Object.keys(JSON.parse(l) as object));
+      expect(keys[0]?.length).toBeGreaterThan(5);
+      for (const k of keys) expect(k).toEqual([...k].sort());
+    }
+    // Not for other Go structs (events.Message keeps its fields' order) or plain data.
+    expect(formatRows('{{json .}}', [{ b: 1, a: 2 }], { table: '' })).toBe('{"b":1,"a":2}\n');
+  });
+
   it("names the docker CLI's row type for a field a row lacks, as docker does; inspect-like data prints <no value>", () => {
     const ps = { ...psDefaults, context: '*formatter.ContainerContext' };
     // `docker ps -a --format '{{.Nope}}'` against a daemon: the same words.
@@ -132,7 +143,7 @@ describe('formatRows', () => {
     expect(() => formatRows('{{.Names.Nope}}', containers.map((c) => ({ ...c })), ps)).toThrow(/can't evaluate field Nope in type string/);
     // Fields it has, `json` and methods are as before; without a context a missing key is <no value>.
     expect(formatRows('{{.Names}}', containers.map((c) => ({ ...c })), ps)).toBe('web\ndb\nvery-long-container-name\n');
-    expect(formatRows('json', containers.map((c) => ({ ...c })), ps)).toBe(formatRows('json', containers, psDefaults));
+    expect(formatRows('json', containers.map((c) => ({ ...c })), ps).split('\n').map((l) => l && JSON.parse(l) as unknown)).toEqual(formatRows('json', containers, psDefaults).split('\n').map((l) => l && JSON.parse(l) as unknown));
     expect(formatRows('{{.Label "a"}}', [{ Label: (k: string) => `label ${k}` }], ps)).toBe('label a\n');
     expect(formatRows('{{.Nope}}', containers, psDefaults)).toBe('<no value>\n'.repeat(3));
     // No rows, nothing executed: no error (`docker volume ls --format '{{.Nope}}'` with none).

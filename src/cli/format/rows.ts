@@ -41,6 +41,8 @@ export function escapeHtml(json: string): string {
 /** Renders list rows the way the docker CLI does for `--format`. */
 export function formatRows(format: string | undefined, rows: readonly object[], defaults: FormatDefaults): string {
   const chosen = format === undefined || format === '' || format === TABLE ? defaults.table : format;
+  const context = defaults.context;
+  if (context !== undefined) for (const row of rows) if (goStructType(row as GoMap) === undefined) asGoStruct(row, context);
   // A row is a formatter context whose MarshalJSON uses json.Marshal: HTML characters escaped.
   if (chosen === 'json') return rows.map((row) => `${escapeHtml(goJSON(row))}\n`).join('');
   const isTable = chosen === TABLE || chosen.startsWith(`${TABLE} `);
@@ -59,8 +61,6 @@ export function formatRows(format: string | undefined, rows: readonly object[], 
     return isTable ? tabwrite(`${fields.render((field) => resolve([field]))}\n${lines}`) : lines;
   }
   const template = new Template(body);
-  const context = defaults.context;
-  if (context !== undefined) for (const row of rows) if (goStructType(row as GoMap) === undefined) asGoStruct(row, context);
   const lines = rows.map((row) => `${template.execute(row)}\n`).join('');
   if (!isTable) return lines;
   const header = template.execute(new HeaderValue([], resolve), HEADER_FUNCTIONS);
