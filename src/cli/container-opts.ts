@@ -447,7 +447,7 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     throw flagError('--restart', f.str('restart') ?? '', e, command);
   }
   const autoRemove = f.bool('rm');
-  if (autoRemove && !['', 'no'].includes(restart.Name)) throw new InvalidArgument('Conflicting options: --restart and --rm');
+  if (autoRemove && !['', 'no'].includes(restart.Name)) throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
 
   // logging
   const logDriver = f.str('log-driver') ?? '';
@@ -688,7 +688,7 @@ export function updateBody(f: Flags): Record<string, unknown> {
   const cpuset = f.str('cpuset-cpus');
   if (cpuset !== undefined && cpuset !== '') body.CpusetCpus = cpuset;
   for (const [flag, field] of [['memory', 'Memory'], ['memory-reservation', 'MemoryReservation'], ['memory-swap', 'MemorySwap']] as const) {
-    const v = bytesFlag(f, flag, `--${flag}`, command);
+    const v = bytesFlag(f, flag, flag === 'memory' ? '-m, --memory' : `--${flag}`, command);
     if (v !== 0) body[field] = v;
   }
   if (f.changed('pids-limit')) body.PidsLimit = f.int('pids-limit') ?? 0;

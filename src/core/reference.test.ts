@@ -28,7 +28,9 @@ describe('parseReference', () => {
   // input | error substring
   const bad = `
  | invalid reference format
-Busybox | must be lowercase
+Busybox | invalid reference format: repository name (library/Busybox) must be lowercase
+user/Busybox:1 | invalid reference format: repository name (user/Busybox) must be lowercase
+localhost:5000/Busybox | invalid reference format: repository name (Busybox) must be lowercase
 a:b:c | invalid reference format
 a/../b | invalid reference format
 a:-bad | invalid reference format

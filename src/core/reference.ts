@@ -61,7 +61,9 @@ export function parseReference(input: string): Reference {
   }
   if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
   if (path !== path.toLowerCase()) {
-    throw new InvalidArgument(`invalid reference format: repository name (${path}) must be lowercase`);
+    // Named as distribution/reference names it: the path an official image has on the hub.
+    const remote = domain === DEFAULT_DOMAIN && !path.includes('/') ? OFFICIAL_PREFIX + path : path;
+    throw new InvalidArgument(`invalid reference format: repository name (${remote}) must be lowercase`);
   }
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = OFFICIAL_PREFIX + path;
   if (path === '' || !path.split('/').every((c) => pathComponent.test(c))) {

@@ -71,14 +71,14 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
       expect(r.stderr).toContain('invalid reference format: repository name (library/Bad) must be lowercase');
       const b = d.berth(['tag', 'busybox', 'Bad:Ref']);
       expect(b.code).toBe(1);
-      expect(b.stderr).toContain('invalid reference format: repository name (Bad) must be lowercase');
+      expect(b.stderr).toContain('Error parsing reference: "Bad:Ref" is not a valid repository/tag: invalid reference format: repository name (library/Bad) must be lowercase');
       // The daemon checks too (the CLIs above never sent it).
       const a = await api(d, 'POST', '/v1.44/images/busybox/tag?repo=Bad&tag=Ref');
       expect(a.status).toBe(400);
       expect(JSON.parse(a.body).message).toContain('must be lowercase');
       const t = await api(d, 'POST', '/v1.44/images/busybox/tag?repo=ok&tag=bad%20tag');
       expect(t.status).toBe(400);
-      expect(JSON.parse(a.body).message).toContain('invalid reference format');
+      expect(JSON.parse(t.body).message).toContain('invalid reference format');
     });
   });
 
@@ -119,6 +119,34 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
       const dns = d.berth(['run', '--rm', '--dns', 'notanip', 'busybox', 'true']);
       expect(dns.code).toBe(125);
       expect(dns.stderr).toContain('invalid argument "notanip" for "--dns" flag: IP address is not correctly formatted: notanip');
+    });
+  });
+
+  it('a missing object, a bad tag, a taken name: the same words and exit code from both CLIs', async () => {
+    await unchanged(() => {
+      expect(d.docker(['create', '--name', 'named-a', 'busybox', 'true']).code).toBe(0);
+      expect(d.docker(['create', '--name', 'named-b', 'busybox', 'true']).code).toBe(0);
+      try {
+        for (const args of [
+          ['container', 'inspect', 'nope'],
+          ['image', 'inspect', 'nope'],
+          ['inspect', '--type', 'network', 'nope'],
+          ['inspect', '--type', 'volume', 'nope'],
+          ['inspect', 'nope'],
+          ['rename', 'nope', 'x'],
+          ['rename', 'named-a', 'named-b'],
+          ['tag', 'busybox', 'Bad:Ref'],
+          ['tag', 'busybox', 'bad:tag:x'],
+          ['tag', 'busybox', `x@sha256:${'0'.repeat(64)}`],
+        ]) {
+          const viaDocker = d.docker(args);
+          expect(viaDocker.code, args.join(' ')).toBe(1);
+          expect(viaDocker.stderr, args.join(' ')).not.toBe('');
+          expect(d.berth(args), args.join(' ')).toEqual(viaDocker);
+        }
+      } finally {
+        d.docker(['rm', 'named-a', 'named-b']);
+      }
     });
   });
 

@@ -1,9 +1,11 @@
 /** images / image ls, tag, rmi / image rm, history. */
 import { pathSegment } from '../../client/index.js';
+import { errorMessage } from '../../core/errors.js';
 import { parseReference } from '../../core/reference.js';
 import { formatRows } from '../format/index.js';
-import { filtersJson, forEachTarget, type CommandDef } from '../context.js';
+import { filtersJson, forEachTarget, StatusError, type CommandDef } from '../context.js';
 import { HISTORY_HEADERS, HISTORY_TABLE, IMAGES_DIGEST_TABLE, IMAGES_HEADERS, IMAGES_TABLE, historyRow, imageRows, type HistoryEntry, type ImageSummary } from '../rows.js';
+import { goQuote } from '../units.js';
 import { repoTag } from './container-misc.js';
 
 const img = (name: string) => `/images/${pathSegment(name)}`;
@@ -43,7 +45,19 @@ export const tag: CommandDef = {
   maxArgs: 2,
   async run(cli, _f, args) {
     const [source = '', target = ''] = args;
-    if (!/^[a-f0-9]{64}$/.test(source) && !source.startsWith('sha256:')) parseReference(source);
+    // As docker's client words it (ImageTag), the reference's own error last.
+    const checked = <T>(ref: string, parse: () => T): T => {
+      try {
+        return parse();
+      } catch (e) {
+        // (the reference is named once: berth's own message ends with it too)
+        const why = errorMessage(e).replace(`: ${ref}`, '');
+        throw new StatusError(1, `Error parsing reference: ${goQuote(ref)} is not a valid repository/tag: ${why}`);
+      }
+    };
+    if (!/^[a-f0-9]{64}$/.test(source) && !source.startsWith('sha256:')) checked(source, () => parseReference(source));
+    const parsedTarget = checked(target, () => parseReference(target));
+    if (parsedTarget.digest !== undefined) throw new StatusError(1, 'refusing to create a tag with a digest reference');
     const { repo, tag: t } = repoTag(target);
     await cli.client().call('POST', `${img(source)}/tag`, { query: { repo, tag: t } });
     return 0;

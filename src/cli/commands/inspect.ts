@@ -7,7 +7,9 @@ import { NotFound } from '../../core/errors.js';
 import type { Flags } from '../args.js';
 import { formatError, type Cli, type CommandDef } from '../context.js';
 
-type Kind = 'container' | 'image' | 'network';
+type Kind = 'container' | 'image' | 'network' | 'volume';
+
+const KINDS: readonly Kind[] = ['container', 'image', 'network', 'volume'];
 
 async function fetchOne(cli: Cli, kind: Kind, name: string, size: boolean): Promise<unknown> {
   const client = cli.client();
@@ -15,12 +17,15 @@ async function fetchOne(cli: Cli, kind: Kind, name: string, size: boolean): Prom
     return client.json('GET', `/containers/${encodeURIComponent(name)}/json`, { query: { size: size || undefined } });
   }
   if (kind === 'network') return client.json('GET', `/networks/${encodeURIComponent(name)}`);
+  if (kind === 'volume') return client.json('GET', `/volumes/${encodeURIComponent(name)}`);
   return client.json('GET', `/images/${pathSegment(name)}/json`);
 }
 
 class NoSuchObject extends Error {}
 
+/** One kind: the daemon's own answer, as docker shows it; several: the first that has it. */
 async function lookup(cli: Cli, kinds: readonly Kind[], name: string, size: boolean): Promise<unknown> {
+  if (kinds.length === 1) return fetchOne(cli, kinds[0] as Kind, name, size);
   for (const kind of kinds) {
     try {
       return await fetchOne(cli, kind, name, size);
@@ -28,8 +33,7 @@ async function lookup(cli: Cli, kinds: readonly Kind[], name: string, size: bool
       if (!(e instanceof NotFound)) throw e;
     }
   }
-  const what = kinds.length === 1 ? (kinds[0] as Kind) : 'object';
-  throw new NoSuchObject(`Error: No such ${what}: ${name}`);
+  throw new NoSuchObject(`Error: No such object: ${name}`);
 }
 
 /** Renders found objects like docker's inspector; returns false if any lookup failed. */
@@ -70,8 +74,8 @@ export const inspect: CommandDef = {
   async run(cli: Cli, f: Flags, args: string[]) {
     const type = f.str('type') ?? '';
     let kinds: Kind[];
-    if (type === '') kinds = ['container', 'image', 'network'];
-    else if (type === 'container' || type === 'image' || type === 'network') kinds = [type];
+    if (type === '') kinds = [...KINDS];
+    else if ((KINDS as readonly string[]).includes(type)) kinds = [type as Kind];
     else throw new Error(`"${type}" is not a valid value for --type`);
     return inspectAll(cli, kinds, args, f.str('format'), f.bool('size'));
   },

@@ -1,7 +1,7 @@
 /** stop, kill, restart, rm, pause, unpause, rename, wait: one Engine API call per container. */
 import { NotFound } from '../../core/errors.js';
 import type { FlagDef, Flags } from '../args.js';
-import { forEachTarget, type Cli, type CommandDef } from '../context.js';
+import { forEachTarget, formatError, StatusError, type Cli, type CommandDef } from '../context.js';
 
 const c = (name: string) => `/containers/${encodeURIComponent(name)}`;
 
@@ -104,7 +104,13 @@ export const rename: CommandDef = {
   async run(cli, _f, args) {
     const [oldName = '', newName = ''] = args.map((a) => a.trim());
     if (oldName === '' || newName === '') throw new Error('Error: neither old nor new names may be empty');
-    await cli.client().call('POST', `${c(oldName)}/rename`, { query: { name: newName } });
+    try {
+      await cli.client().call('POST', `${c(oldName)}/rename`, { query: { name: newName } });
+    } catch (e) {
+      // docker prints the daemon's answer, then what failed.
+      cli.err(`${formatError(e)}\n`);
+      throw new StatusError(1, `Error: failed to rename container named ${oldName}`);
+    }
     return 0;
   },
 };
