@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Iptables } from '../sys/iptables.js';
 import { Mounter } from '../sys/mount.js';
+import { kernelRunsX32 } from '../sys/abi.js';
 import { boundingCaps } from '../sys/caps.js';
 import { CommandServer } from '../sys/cmdserver.js';
 import { useCommandServer } from '../sys/exec.js';
@@ -86,6 +87,8 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   const runtime = new OciRuntime({ runtime: resolveBinary(cfg.runtime), stateDir: join(cfg.execRoot, RUNTIME_DIR), conmon: resolveBinary('conmon') });
   const initPath = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
   const allCaps = boundingCaps();
+  // Asked of the kernel by a perl process, beside the rest of the start.
+  const x32 = kernelRunsX32();
   // Networks and containers know each other: DNS answers and port conflicts need the containers.
   const late: { containers?: ContainerService } = {};
   const tag = daemonTag(cfg.root);
@@ -112,6 +115,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
   await networks.init();
   const volumes = new VolumeService(cfg.root, mounter, events);
   await volumes.init();
+  const kernelX32 = await x32;
   const containers = new ContainerService({
     paths: { root: cfg.root, execRoot: cfg.execRoot },
     images,
@@ -124,6 +128,7 @@ export async function buildEngine(cfg: DaemonConfig): Promise<Engine & { close()
     logMaxSize: cfg.logMaxSize,
     logMaxFiles: cfg.logMaxFiles,
     ...(cfg.seccomp ? { defaultSeccomp: cfg.seccomp.profile } : {}),
+    ...(kernelX32 !== undefined ? { kernelX32 } : {}),
     ...(cfg.log ? { onError: cfg.log } : {}),
     network: networks,
     volumes,

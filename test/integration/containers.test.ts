@@ -2,6 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdir
 import { hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_SECCOMP_PROFILE } from '../../src/engine/containers/seccomp.js';
+import { kernelRunsX32 } from '../../src/sys/abi.js';
 import { background, inspectField, loadBusybox, loadDebian, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
 
 /**
@@ -518,6 +520,27 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       // glibc programs that fork, exec, resolve names and drop privileges run as under Docker.
       const r = d.docker(['run', '--rm', 'debian:bookworm-slim', 'sh', '-c', 'getent hosts localhost >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups id -u && timeout 1 sleep 5; echo $?']);
       expect(r).toEqual({ code: 0, stdout: '65534\n124\n', stderr: '' });
+    });
+
+    it("leaves x32 out where the kernel runs no x32 system calls: an x32 call ends the process (SIGSYS) instead of ENOSYS; a profile file is kept whole", async () => {
+      loadDebian(d);
+      const x32 = await kernelRunsX32();
+      // perl's syscall(): getpid with the x32 bit.
+      const probe = ['perl', '-e', `my $r = syscall(${0x40000027}); print $r < 0 ? $!+0 : "pid", "\n"`];
+      const builtin = d.docker(['run', '--rm', 'debian:bookworm-slim', ...probe]);
+      if (x32 === false) {
+        expect(builtin.code).toBe(128 + 31);
+        const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-'));
+        try {
+          const file = join(dir, 'docker-default.json');
+          writeFileSync(file, JSON.stringify(BUILTIN_SECCOMP_PROFILE));
+          expect(d.docker(['run', '--rm', '--security-opt', `seccomp=${file}`, 'debian:bookworm-slim', ...probe])).toEqual({ code: 0, stdout: '38\n', stderr: '' });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      } else {
+        expect(builtin).toEqual({ code: 0, stdout: x32 === true ? 'pid\n' : '38\n', stderr: '' });
+      }
     });
 
     it('applies to exec too', () => {

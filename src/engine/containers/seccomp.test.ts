@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_SECCOMP_PROFILE, kernelAtLeast, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type OciSeccomp } from './seccomp.js';
+import { BUILTIN_SECCOMP_PROFILE, kernelAtLeast, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type OciSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_CAPS, buildSpec } from './spec.js';
 import { emptyState, type ContainerRecord } from './types.js';
 
@@ -133,7 +133,7 @@ describe('--security-opt', () => {
 describe('the spec', () => {
   const record = (hostConfig: Record<string, unknown>) =>
     ({ id: 'c'.repeat(64), name: '/c', path: 'sh', args: [], config: { Hostname: 'c' }, hostConfig, state: emptyState() }) as unknown as ContainerRecord;
-  const linux = (hostConfig: Record<string, unknown>, extra: { defaultSeccomp?: 'unconfined' } = {}) =>
+  const linux = (hostConfig: Record<string, unknown>, extra: { defaultSeccomp?: 'unconfined' | SeccompProfile; kernelX32?: boolean } = {}) =>
     buildSpec({ record: record(hostConfig), rootfs: '/r', user: { uid: 0, gid: 0, additionalGids: [] }, extraMounts: [], cgroupParent: '/berth', platform: amd64, ...extra }).linux as {
       seccomp?: OciSeccomp;
       maskedPaths?: string[];
@@ -154,6 +154,18 @@ describe('the spec', () => {
     expect(linux({}, { defaultSeccomp: 'unconfined' }).seccomp).toBeUndefined();
     const own = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] };
     expect(linux({ SecurityOpt: [`seccomp=${JSON.stringify(own)}`] }).seccomp).toEqual({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: own.syscalls });
+  });
+
+  it('leaves x32 out of the built-in filter where the kernel runs no x32 system calls; a profile given is kept whole', () => {
+    const whole = linux({}).seccomp as OciSeccomp;
+    expect(whole.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    expect(linux({}, { kernelX32: true }).seccomp).toEqual(whole);
+    const trimmed = linux({}, { kernelX32: false }).seccomp as OciSeccomp;
+    expect(trimmed).toEqual({ ...whole, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'] });
+    expect(linux({ SecurityOpt: ['seccomp=builtin'] }, { kernelX32: false }).seccomp).toEqual(trimmed);
+    const file = JSON.parse(JSON.stringify(BUILTIN_SECCOMP_PROFILE)) as SeccompProfile;
+    expect(linux({ SecurityOpt: [`seccomp=${JSON.stringify(file)}`] }, { kernelX32: false }).seccomp).toEqual(whole);
+    expect(linux({}, { kernelX32: false, defaultSeccomp: file }).seccomp).toEqual(whole);
   });
 
   it('masks the paths the container record names; empty lists (systempaths=unconfined) mask none', () => {

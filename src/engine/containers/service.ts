@@ -72,6 +72,8 @@ export interface ContainerServiceOptions {
   allCaps?: readonly string[];
   /** The seccomp profile of containers that ask for none (`--seccomp-profile`); the built-in one when absent. */
   defaultSeccomp?: SeccompProfile | 'unconfined';
+  /** False when the kernel runs no x32 system calls (sys/abi.ts): the built-in profile then leaves x32 out. */
+  kernelX32?: boolean;
   /** Default json-file rotation (on by default, unlike Docker): max bytes per file. */
   logMaxSize?: number;
   /** Default json-file rotation: files kept, the current one included. */
@@ -842,6 +844,7 @@ export class ContainerService {
       ...(rec.hostConfig.Init === true && this.o.initPath !== undefined ? { initPath: this.o.initPath } : {}),
       ...(this.o.allCaps !== undefined ? { allCaps: this.o.allCaps } : {}),
       ...(this.o.defaultSeccomp !== undefined ? { defaultSeccomp: this.o.defaultSeccomp } : {}),
+      ...(this.o.kernelX32 !== undefined ? { kernelX32: this.o.kernelX32 } : {}),
     });
     if (!spec.process.env.some((e) => e.startsWith('HOME='))) spec.process.env.push(`HOME=${user.home}`);
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));

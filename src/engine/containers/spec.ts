@@ -3,7 +3,7 @@ import { InvalidArgument } from '../../core/errors.js';
 import { CAPS_BY_NUMBER } from '../../sys/caps.js';
 import type { HostDevice } from '../../sys/devices.js';
 import { cgroupnsMode, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
-import { BUILTIN_SECCOMP_PROFILE, goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
+import { BUILTIN_SECCOMP_PROFILE, goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, withoutX32, type SeccompProfile } from './seccomp.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 
 /**
@@ -101,6 +101,8 @@ export interface SpecInput {
   defaultSeccomp?: SeccompProfile | 'unconfined';
   /** The host, as seccomp profiles' conditions read it: Go architecture name and kernel release. */
   platform?: { arch: string; kernel: string };
+  /** False when the kernel runs no x32 system calls: the built-in profile leaves x32 out (`withoutX32`). */
+  kernelX32?: boolean;
 }
 
 export function capName(c: string): string {
@@ -188,7 +190,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     const seccomp = seccompProfile(security.seccomp, input.defaultSeccomp);
     if (seccomp !== undefined) {
       const platform = input.platform ?? { arch: goArch(arch()), kernel: release() };
-      linux.seccomp = resolveSeccomp(seccomp, { ...platform, caps });
+      const resolved = resolveSeccomp(seccomp, { ...platform, caps });
+      linux.seccomp = seccomp === BUILTIN_SECCOMP_PROFILE && input.kernelX32 === false ? withoutX32(resolved) : resolved;
     }
   }
 
