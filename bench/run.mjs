@@ -409,7 +409,30 @@ function timed(run) {
 }
 
 /** `runc run -d` of every bundle at once: the milliseconds until all have returned; then each deleted. */
+/** Busy and idle jiffies of all CPUs (/proc/stat's first line). */
+function cpuJiffies() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { idle, total: f.reduce((x, y) => x + y, 0) };
+}
+
+/**
+ * Waits (at most 10 s) until the CPUs are at least 90% idle over a quarter second, so that a
+ * burst does not pay for the teardown of the one before it (an engine removes containers,
+ * unmounts and deletes namespaces after its `rm -f` has answered).
+ */
+async function settle() {
+  const start = performance.now();
+  while (performance.now() - start < 10_000) {
+    const a = cpuJiffies();
+    await sleep(250);
+    const z = cpuJiffies();
+    if (z.total > a.total && (z.idle - a.idle) / (z.total - a.total) >= 0.9) return;
+  }
+}
+
 async function rawBurst(b, bundles, prefix, what) {
+  await settle();
   const t0 = performance.now();
   const rr = await Promise.all(
     bundles.map((bundle, i) => {
@@ -521,6 +544,7 @@ async function benchConcurrent(b, o) {
   if (o.anchors) rawSeccompBundles = await Promise.all(Array.from({ length: n }, (_, i) => b.rawBundle(`cs${i}`, ['sleep', '60'], { seccomp: true })));
   for (let round = 0; round < o.rounds; round++) {
     // berth: n `run -d` processes at once; done when every one has returned (its container is running).
+    await settle();
     const t0 = performance.now();
     const runs = await Promise.all(Array.from({ length: n }, () => b.berth(['run', '-d', 'busybox', 'sleep', '60'])));
     const ms = performance.now() - t0;
@@ -536,6 +560,7 @@ async function benchConcurrent(b, o) {
       rawRounds.push(await rawBurst(b, rawBundles, `bench-c${round}`, 'a raw runc run -d'));
       rawSeccompRounds.push(await rawBurst(b, rawSeccompBundles, `bench-cs${round}`, 'a raw runc run -d with the seccomp filter'));
       if (b.dockerCli) {
+        await settle();
         const dt0 = performance.now();
         const dr = await Promise.all(Array.from({ length: n }, () => b.docker(['run', '-d', 'busybox', 'sleep', '60'])));
         dockerRounds.push(performance.now() - dt0);
@@ -543,6 +568,7 @@ async function benchConcurrent(b, o) {
         if (dr.some((r) => r.code !== 0)) throw new Error(`docker run -d failed: ${dr.find((r) => r.code !== 0).stderr.trim()}`);
       }
       if (b.engine) {
+        await settle();
         const et0 = performance.now();
         const er = await Promise.all(Array.from({ length: n }, () => b.engine.docker(['run', '-d', 'busybox', 'sleep', '60'])));
         engineRounds.push(performance.now() - et0);
