@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,20 @@ describe('CommandServer', () => {
     expect((await server.run('cat', [], { input: 'line one\nline two\n' })).stdout).toBe('line one\nline two\n');
     expect((await server.run('pwd', [], { cwd: dir })).stdout.trim()).toBe(dir);
     expect((await server.run('sh', ['-c', 'pwd'])).stdout.trim()).not.toBe(dir);
+  });
+
+  it("adds variables to the command's environment and gives it a file as fd 3, as a forked child gets them", async () => {
+    const script = ['-c', 'echo "$BERTH_T1|$BERTH_T2" >&3; echo "$BERTH_T1"'];
+    const opts = (f: string) => ({ setEnv: { BERTH_T1: "it's $x", BERTH_T2: 'two' }, fd3File: join(dir, f) });
+    const viaServer = await server.run('sh', script, opts('a'));
+    const forked = await spawnRun('sh', script, opts('b'));
+    expect(viaServer).toEqual(forked);
+    expect(viaServer.stdout).toBe("it's $x\n");
+    for (const f of ['a', 'b']) expect(readFileSync(join(dir, f), 'utf8')).toBe("it's $x|two\n");
+    // Only for that command; with cwd too.
+    expect((await server.run('sh', ['-c', 'echo "[$BERTH_T1]"'])).stdout).toBe('[]\n');
+    expect((await server.run('sh', ['-c', 'echo "$BERTH_T1 $PWD"'], { cwd: dir, setEnv: { BERTH_T1: 'v' } })).stdout).toBe(`v ${dir}\n`);
+    await expect(server.run('true', [], { setEnv: { 'A;B': '1' } })).rejects.toThrow('not a variable name');
   });
 
   it('rejects on a non-zero exit unless allowed, naming the command and its stderr', async () => {

@@ -64,13 +64,19 @@ export class CommandServer {
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     if (this.closed) throw new Internal(`${cmd}: the command server is closed`);
-    const argv = [cmd, ...args].map(shellQuote).join(' ');
+    // Variables for the command alone (`NAME=value cmd`), its fd 3 after the arguments (`3>file`).
+    const assigned = Object.entries(opts.setEnv ?? {}).map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Internal(`${cmd}: not a variable name: ${k}`);
+      return `${k}=${shellQuote(v)} `;
+    });
+    const fd3 = opts.fd3File !== undefined ? ` 3>${shellQuote(opts.fd3File)}` : '';
+    const argv = `${assigned.join('')}${[cmd, ...args].map(shellQuote).join(' ')}${fd3}`;
     const t0 = performance.now();
     try {
       const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
         this.queue.push({
           n: ++this.seq,
-          body: opts.cwd !== undefined ? `(cd ${shellQuote(opts.cwd)} && exec ${argv})` : argv,
+          body: opts.cwd !== undefined ? `(cd ${shellQuote(opts.cwd)} && ${assigned.length > 0 ? argv : `exec ${argv}`})` : argv,
           ...(opts.input !== undefined ? { input: opts.input } : {}),
           resolve,
           reject,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { Internal } from '../core/errors.js';
 import type { CommandServer } from './cmdserver.js';
 
@@ -19,6 +20,10 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve with the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /** Variables added to the command's environment. */
+  setEnv?: Readonly<Record<string, string>>;
+  /** A file the command gets as its fd 3, opened for writing (created or emptied): conmon's sync pipe. */
+  fd3File?: string;
 }
 
 export type Runner = (cmd: string, args: readonly string[], opts?: RunOptions) => Promise<CommandResult>;
@@ -39,12 +44,20 @@ export const run: Runner = (cmd, args, opts = {}) =>
 /** One child process forked from this one. */
 export const spawnRun: Runner = (cmd, args, opts = {}) =>
   new Promise((resolve, reject) => {
+    let fd3: number | undefined;
+    try {
+      if (opts.fd3File !== undefined) fd3 = openSync(opts.fd3File, 'w');
+    } catch (e) {
+      reject(new Internal(`${cmd}: ${opts.fd3File}: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
     const child = spawn(cmd, args, {
-      stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(fd3 !== undefined ? [fd3] : [])],
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      env: opts.setEnv !== undefined ? { ...(opts.env ?? process.env), ...opts.setEnv } : (opts.env ?? process.env),
       signal: opts.signal,
     });
+    if (fd3 !== undefined) closeSync(fd3);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
