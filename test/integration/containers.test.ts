@@ -248,8 +248,15 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       const other = d.docker(['run', '-d', 'busybox', 'sleep', '100']).stdout.trim();
       const dir = join(d.execRoot, 'etc', other);
       expect(existsSync(join(dir, 'hosts'))).toBe(true);
+      // An exec's files (its monitor's bundle, sync file, log) go with the container too, not minutes later.
+      const bundles = () => readdirSync(join(d.execRoot, 'c')).sort();
+      const before = bundles();
+      expect(d.docker(['exec', other, 'true']).code).toBe(0);
+      const execDirs = bundles().filter((b) => !before.includes(b));
+      expect(execDirs).toEqual([expect.stringMatching(/^x[0-9a-f]{11}$/)]);
       expect(d.docker(['rm', '-f', other]).code).toBe(0);
       expect(existsSync(dir)).toBe(false);
+      await waitFor(() => !bundles().some((b) => execDirs.includes(b)), "the exec's bundle to go");
     });
 
     it('exec --privileged gives that process every capability; the container keeps Docker\'s default set', () => {

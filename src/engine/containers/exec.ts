@@ -49,7 +49,19 @@ export class ExecService {
     private readonly containers: ContainerService,
     private readonly runtime: OciRuntime,
     private readonly events: EventBus,
-  ) {}
+  ) {
+    // A removed container's exec instances go with it, as Docker's do (not five minutes later).
+    events.subscribe((e) => {
+      if (e.Type !== 'container' || e.Action !== 'destroy') return;
+      for (const s of this.sessions.values()) if (s.containerId === e.Actor.ID && !s.running) this.forget(s);
+    });
+  }
+
+  private forget(s: ExecSession): void {
+    this.sessions.delete(s.id);
+    void rm(s.dir, { recursive: true, force: true });
+    void rm(join(this.containers.socketDir, `x${s.id.slice(0, 11)}`), { force: true });
+  }
 
   create(containerIdOrName: string, config: ExecConfig): string {
     const rec = this.containers.get(containerIdOrName);
@@ -180,11 +192,14 @@ export class ExecService {
     this.events.publish('container', 'exec_die', rec.id, this.containers.attrs(rec, { execID: s.id, exitCode: String(s.exitCode) }));
     s.resolveExit();
     // Keep the session (for ExitCode) a while, then free it, as Docker does.
-    setTimeout(() => {
-      this.sessions.delete(s.id);
-      void rm(s.dir, { recursive: true, force: true });
-      void rm(join(this.containers.socketDir, `x${s.id.slice(0, 11)}`), { force: true });
-    }, 5 * 60_000).unref();
+    let removed = false;
+    try {
+      this.containers.get(rec.id);
+    } catch {
+      removed = true;
+    }
+    if (removed) this.forget(s);
+    else setTimeout(() => this.forget(s), 5 * 60_000).unref();
   }
 
   async resize(id: string, h: number, w: number): Promise<void> {
