@@ -6,7 +6,8 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { InvalidArgument } from '../core/errors.js';
+import { errorMessage, InvalidArgument } from '../core/errors.js';
+import { StatusError } from './context.js';
 import { UsageError, type FlagDef, type Flags } from './args.js';
 import { kvToMap, readEnv, readLabels } from './envfile.js';
 import { parseExpose, parsePortSpecs } from './ports.js';
@@ -444,7 +445,8 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
   try {
     restart = parseRestartPolicy(f.str('restart') ?? 'no');
   } catch (e) {
-    throw flagError('--restart', f.str('restart') ?? '', e, command);
+    // As docker's run says it: the parser's own words.
+    throw new InvalidArgument(errorMessage(e));
   }
   const autoRemove = f.bool('rm');
   if (autoRemove && !['', 'no'].includes(restart.Name)) throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
@@ -697,7 +699,8 @@ export function updateBody(f: Flags): Record<string, unknown> {
     try {
       body.RestartPolicy = parseRestartPolicy(restart);
     } catch (e) {
-      throw flagError('--restart', restart, e, command);
+      // As docker's update says it: the parser's own words, exit status 1.
+      throw new StatusError(1, errorMessage(e));
     }
   }
   if (Object.keys(body).length === 0) throw new UsageError('you must provide one or more flags when using this command', command);
