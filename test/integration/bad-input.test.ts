@@ -122,7 +122,7 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
     });
   });
 
-  it('a missing object, a bad tag, a taken name: the same words and exit code from both CLIs', async () => {
+  it('a missing object, a bad tag, a taken name, a bad time or policy: the same words and exit code from both CLIs', async () => {
     await unchanged(() => {
       expect(d.docker(['create', '--name', 'named-a', 'busybox', 'true']).code).toBe(0);
       expect(d.docker(['create', '--name', 'named-b', 'busybox', 'true']).code).toBe(0);
@@ -138,6 +138,10 @@ describe.skipIf(!rootTestsEnabled())(`bad input (${rootSkipReason})`, () => {
           ['tag', 'busybox', 'Bad:Ref'],
           ['tag', 'busybox', 'bad:tag:x'],
           ['tag', 'busybox', `x@sha256:${'0'.repeat(64)}`],
+          ['logs', '--since', 'abc', 'named-a'],
+          ['logs', '--until', 'abc', 'named-a'],
+          ['events', '--since', 'abc'],
+          ['update', '--restart', ':3', 'named-a'],
         ]) {
           const viaDocker = d.docker(args);
           expect(viaDocker.code, args.join(' ')).toBe(1);

@@ -360,6 +360,23 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
     expect(inspectField(d, 'shterm', '{{.State.ExitCode}}')).toBe('11');
   });
 
+  it('stop and restart take the timeout as --timeout, -t and the older --time, through both CLIs', () => {
+    const ignoresTerm = ['busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'];
+    expect(d.docker(['run', '-d', '--name', 'slowstop', '--stop-timeout', '30', ...ignoresTerm]).code).toBe(0);
+    for (const [cli, verb, flag] of [['berth', 'stop', '--timeout'], ['berth', 'restart', '-t'], ['berth', 'stop', '--time'], ['docker', 'stop', '--timeout']] as const) {
+      if (!running('slowstop')) expect(d.docker(['start', 'slowstop']).code).toBe(0);
+      const t0 = Date.now();
+      expect(d[cli]([verb, flag, '1', 'slowstop']), `${cli} ${verb} ${flag}`).toEqual({ code: 0, stdout: 'slowstop\n', stderr: '' });
+      // One second, not the container's 30: the timeout given was used.
+      expect(Date.now() - t0, `${cli} ${verb} ${flag}`).toBeLessThan(10_000);
+      expect(Date.now() - t0, `${cli} ${verb} ${flag}`).toBeGreaterThanOrEqual(900);
+    }
+    const bad = d.berth(['stop', '-t', 'abc', 'slowstop']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('invalid argument "abc" for "-t, --timeout" flag');
+    d.docker(['rm', '-f', 'slowstop']);
+  });
+
   it('kill -s delivers the signal; plain kill is SIGKILL', async () => {
     d.docker(['run', '-d', '--name', 'killme', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while true; do sleep 0.1; done']);
     expect(d.docker(['kill', '-s', 'USR1', 'killme'])).toEqual({ code: 0, stdout: 'killme\n', stderr: '' });

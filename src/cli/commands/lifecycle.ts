@@ -21,15 +21,26 @@ function simple(
   };
 }
 
+/** `-t, --timeout` (docker 23 and later), and `--time`, its older name, hidden as docker hides it. */
+const TIMEOUT_FLAGS: readonly FlagDef[] = [
+  { long: 'timeout', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+  { long: 'time', kind: 'int', help: 'Seconds to wait before killing the container (deprecated: use --timeout)', hidden: true },
+];
+
+function timeout(f: Flags): number | undefined {
+  if (f.changed('timeout')) return f.int('timeout');
+  return f.changed('time') ? f.int('time') : undefined;
+}
+
 export const stop = simple(
   'stop',
   'Stop one or more running containers',
   [
     { long: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
-    { long: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+    ...TIMEOUT_FLAGS,
   ],
   async (cli, f, t) => {
-    await cli.client().call('POST', `${c(t)}/stop`, { query: { t: f.changed('time') ? f.int('time') : undefined, signal: f.str('signal') || undefined } });
+    await cli.client().call('POST', `${c(t)}/stop`, { query: { t: timeout(f), signal: f.str('signal') || undefined } });
     return t;
   },
 );
@@ -49,10 +60,10 @@ export const restart = simple(
   'Restart one or more containers',
   [
     { long: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
-    { long: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+    ...TIMEOUT_FLAGS,
   ],
   async (cli, f, t) => {
-    await cli.client().call('POST', `${c(t)}/restart`, { query: { t: f.changed('time') ? f.int('time') : undefined, signal: f.str('signal') || undefined } });
+    await cli.client().call('POST', `${c(t)}/restart`, { query: { t: timeout(f), signal: f.str('signal') || undefined } });
     return t;
   },
 );

@@ -1,7 +1,8 @@
 /** `berth logs`: inspect for the TTY setting, then GET /containers/{id}/logs, demultiplexed unless TTY. */
 import { demux } from '../../client/index.js';
 import type { Flags } from '../args.js';
-import type { Cli, CommandDef } from '../context.js';
+import { errorMessage } from '../../core/errors.js';
+import { StatusError, type Cli, type CommandDef } from '../context.js';
 import { getTimestamp } from '../times.js';
 
 async function runLogs(cli: Cli, f: Flags, args: string[]): Promise<number> {
@@ -9,14 +10,24 @@ async function runLogs(cli: Cli, f: Flags, args: string[]): Promise<number> {
   const name = args[0] as string;
   const c = await client.json<{ Id: string; Config: { Tty?: boolean } }>('GET', `/containers/${encodeURIComponent(name)}/json`);
   const now = new Date();
-  const since = f.str('since');
-  const until = f.str('until');
+  // A time docker cannot read, named as its client names it (`invalid value for "since": ...`).
+  const time = (flag: 'since' | 'until'): string | undefined => {
+    const v = f.str(flag);
+    if (!v) return undefined;
+    try {
+      return getTimestamp(v, now);
+    } catch (e) {
+      throw new StatusError(1, `invalid value for "${flag}": ${errorMessage(e)}`);
+    }
+  };
+  const since = time('since');
+  const until = time('until');
   const res = await client.request('GET', `/containers/${encodeURIComponent(name)}/logs`, {
     query: {
       stdout: true,
       stderr: true,
-      since: since ? getTimestamp(since, now) : undefined,
-      until: until ? getTimestamp(until, now) : undefined,
+      since,
+      until,
       timestamps: f.bool('timestamps') || undefined,
       follow: f.bool('follow') || undefined,
       tail: f.str('tail') ?? 'all',

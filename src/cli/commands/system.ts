@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { arch as osArch } from 'node:os';
 import { jsonMessages } from '../../client/index.js';
+import { errorMessage } from '../../core/errors.js';
 import { filtersJson, formatError, StatusError, type Cli, type CommandDef } from '../context.js';
 import { cliRelative } from '../paths.js';
 import { asGoStruct } from '../format/values.js';
@@ -285,10 +286,19 @@ export const events: CommandDef = {
     const now = new Date();
     const since = f.str('since');
     const until = f.str('until');
+    // A time it cannot read: the reader's words alone, as docker prints them.
+    const time = (v: string | undefined): string | undefined => {
+      if (!v) return undefined;
+      try {
+        return getTimestamp(v, now);
+      } catch (e) {
+        throw new StatusError(1, errorMessage(e));
+      }
+    };
     const res = await cli.client().request('GET', '/events', {
       query: {
-        since: since ? getTimestamp(since, now) : undefined,
-        until: until ? getTimestamp(until, now) : undefined,
+        since: time(since),
+        until: time(until),
         filters: filtersJson(f.list('filter')),
       },
     });
