@@ -14,6 +14,7 @@ describe('update flags', () => {
     });
     expect(body(['--pids-limit', '-1', 'c'])).toEqual({ PidsLimit: -1 });
     expect(body(['--memory-swap', '-1', '--cpu-shares', '512', '--cpuset-cpus', '0', 'c'])).toEqual({ MemorySwap: -1, CpuShares: 512, CpusetCpus: '0' });
+    expect(body(['--blkio-weight', '300', '--cpuset-mems', '0', '--cpu-rt-period', '1000000', '--cpu-rt-runtime', '950', 'c'])).toEqual({ BlkioWeight: 300, CpusetMems: '0', CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 950 });
   });
 
   it('refuse nothing to change and bad values, naming the flag', () => {

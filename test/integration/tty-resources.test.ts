@@ -125,6 +125,19 @@ describe.skipIf(!rootTestsEnabled())(`terminals, resources and init (${rootSkipR
       expect(inspectField(d, id, '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}')).toBe(
         `${96 * 1024 * 1024} 0 250000000 on-failure:2`,
       );
+      // cpuset mems and a block I/O weight, which berth's daemon once dropped from an update.
+      for (const cli of ['docker', 'berth'] as const) {
+        const r = d[cli](['update', '--cpuset-mems', '0', '--blkio-weight', '300', id]);
+        expect(r.code, cli).toBe(0);
+        expect(hostFile('cpuset', 'cpuset.mems')).toBe('0');
+        const weight = inspectField(d, id, '{{.HostConfig.BlkioWeight}}');
+        // Where the kernel has no weight, docker's warning after the name, on stdout.
+        if (r.stdout.includes('does not support Block I/O weight')) {
+          expect(r.stdout).toBe(`${id}\nYour kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.\n`);
+          expect(weight).toBe('0');
+        } else expect(weight).toBe('300');
+      }
+      expect(inspectField(d, id, '{{.HostConfig.CpusetMems}}')).toBe('0');
       // Bad input: nothing to change, a limit under the minimum, a policy --rm forbids.
       expect(d.berth(['update', id])).toMatchObject({ code: 125, stderr: expect.stringContaining('you must provide one or more flags') });
       expect(d.berth(['update', '--memory', '1m', id])).toMatchObject({ code: 1, stderr: expect.stringContaining('Minimum memory limit allowed is 6MB') });

@@ -11,11 +11,16 @@ export const update: CommandDef = {
   description: 'Update configuration of one or more containers',
   flags: UPDATE_FLAGS,
   minArgs: 1,
-  run: (cli, f, args) => {
+  run: async (cli, f, args) => {
     const body = updateBody(f);
-    return forEachTarget(cli, args, async (t) => {
-      await cli.client().call('POST', `/containers/${encodeURIComponent(t)}/update`, { body });
+    const warnings: string[] = [];
+    const status = await forEachTarget(cli, args, async (t) => {
+      const r = await cli.client().json<{ Warnings?: string[] | null } | undefined>('POST', `/containers/${encodeURIComponent(t)}/update`, { body });
+      warnings.push(...(r?.Warnings ?? []));
       return t;
     });
+    // After the names, on stdout, as docker prints them.
+    if (warnings.length > 0) cli.out(`${warnings.join('\n')}\n`);
+    return status;
   },
 };

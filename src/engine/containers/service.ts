@@ -1214,7 +1214,7 @@ export class ContainerService {
       const v = u[k];
       if (v !== undefined && v !== null && v !== 0 && v !== '') (hc as Record<string, unknown>)[k] = v;
     };
-    for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus'] as const) set(k);
+    for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'BlkioWeight'] as const) set(k);
     if (u.PidsLimit !== undefined && u.PidsLimit !== null) hc.PidsLimit = u.PidsLimit > 0 ? u.PidsLimit : 0;
     // --cpus and the CFS period/quota set the same thing: not both in one request (Docker's
     // check of the request), and not one over the other (its check against the container).
@@ -1233,18 +1233,25 @@ export class ContainerService {
       if (rec.hostConfig.AutoRemove === true && policy.Name !== 'no') throw new InvalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
       hc.RestartPolicy = { Name: policy.Name, MaximumRetryCount: policy.MaximumRetryCount ?? 0 };
     }
+    if ((u.BlkioWeight ?? 0) > 0 && ((u.BlkioWeight ?? 0) < 10 || (u.BlkioWeight ?? 0) > 1000)) {
+      throw new InvalidArgument('Range of blkio weight is from 10 to 1000');
+    }
     validateHostConfig(hc);
     const limits = resourceLimits(hc); // also checks the memory minimum
+    // A weight the kernel cannot take is dropped with Docker's warning, as at create.
+    const warnings = (u.BlkioWeight ?? 0) > 0 ? hostWarnings({ BlkioWeight: hc.BlkioWeight }, () => (this.blkioWeight ??= blkioWeightSupported())) : [];
+    if (warnings.length > 0) hc.BlkioWeight = rec.hostConfig.BlkioWeight ?? 0;
     if (rec.state.Running) {
       await this.o.runtime.update(rec.id, {
         ...limits,
         ...(u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0 ? { pids: { limit: -1 } } : {}),
+        ...((u.BlkioWeight ?? 0) > 0 && warnings.length === 0 ? { blockIO: { weight: u.BlkioWeight } } : {}),
       });
     }
     rec.hostConfig = hc;
     await this.save(rec);
     this.o.events.publish('container', 'update', rec.id, this.attrs(rec));
-    return { Warnings: [] };
+    return { Warnings: warnings };
   }
 
   // ---- wait, rename, remove ---------------------------------------------------------------

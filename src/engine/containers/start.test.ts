@@ -206,6 +206,21 @@ describe('container update: --cpus against --cpu-period/--cpu-quota', () => {
     await svc.update(quota, { CpuQuota: 30000, CpuPeriod: 100000 });
     expect(svc.get(quota).hostConfig).toMatchObject({ CpuQuota: 30000, CpuPeriod: 100000 });
   });
+
+  it('keeps cpuset mems, real-time CPU and a block I/O weight in range (the docker CLI sends them too)', async () => {
+    const id = await create({});
+    await svc.update(id, { CpusetMems: '0', CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 950 });
+    expect(svc.get(id).hostConfig).toMatchObject({ CpusetMems: '0', CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 950 });
+    await expect(svc.update(id, { BlkioWeight: 5 })).rejects.toThrow('Range of blkio weight is from 10 to 1000');
+    await expect(svc.update(id, { BlkioWeight: 1001 })).rejects.toThrow('Range of blkio weight is from 10 to 1000');
+    // Kept where the kernel has a weight; dropped with Docker's warning where it has none.
+    const r = await svc.update(id, { BlkioWeight: 300 });
+    if (r.Warnings.length === 0) expect(svc.get(id).hostConfig.BlkioWeight).toBe(300);
+    else {
+      expect(r.Warnings).toEqual(['Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.']);
+      expect(svc.get(id).hostConfig.BlkioWeight ?? 0).toBe(0);
+    }
+  });
 });
 
 /**

@@ -264,7 +264,10 @@ export interface MountPoint {
 }
 
 /** The body of `POST /containers/{id}/update` (Docker's `UpdateConfig`): resources and the restart policy. */
-export type ContainerUpdate = Pick<HostConfig, 'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'PidsLimit'> & {
+export type ContainerUpdate = Pick<
+  HostConfig,
+  'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'CpuRealtimePeriod' | 'CpuRealtimeRuntime' | 'BlkioWeight' | 'PidsLimit'
+> & {
   RestartPolicy?: Partial<RestartPolicy> | null;
 };
 
