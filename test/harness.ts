@@ -253,7 +253,8 @@ export function api(d: TestDaemon, method: string, path: string, body?: unknown)
       headers['Content-Type'] = Buffer.isBuffer(body) ? 'application/x-tar' : 'application/json';
       headers['Content-Length'] = payload.length;
     }
-    const req = request({ socketPath: d.socket, path, method, headers }, (r) => {
+    // A connection of its own: one kept alive from an earlier call may be closed by the daemon (idle) as this one writes (EPIPE).
+    const req = request({ socketPath: d.socket, path, method, headers, agent: false }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (c: Buffer) => chunks.push(c));
       r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));

@@ -45,6 +45,7 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   l('device-read-iops', 'Limit read rate (IO per second) from a device'),
   l('device-write-bps', 'Limit write rate (bytes per second) to a device'),
   l('device-write-iops', 'Limit write rate (IO per second) to a device'),
+  { long: 'disable-content-trust', kind: 'bool', default: true, help: 'Skip image verification', hidden: true },
   l('dns', 'Set custom DNS servers'),
   l('dns-option', 'Set DNS options'),
   l('dns-search', 'Set custom DNS search domains'),
@@ -67,10 +68,12 @@ export const CONTAINER_FLAGS: readonly FlagDef[] = [
   s('ip', 'IPv4 address (e.g., 172.30.100.104)'),
   s('ipc', 'IPC mode to use'),
   s('isolation', 'Container isolation technology'),
+  s('kernel-memory', 'Kernel memory limit (deprecated: kept and warned about, as Docker does)', undefined, 'bytes'),
   l('label', 'Set meta data on a container', 'l'),
   l('label-file', 'Read in a line delimited file of labels'),
   s('log-driver', 'Logging driver for the container'),
   l('log-opt', 'Log driver options'),
+  s('mac-address', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)'),
   s('memory', 'Memory limit', 'm', 'bytes'),
   s('memory-reservation', 'Memory soft limit', undefined, 'bytes'),
   s('memory-swap', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", undefined, 'bytes'),
@@ -469,6 +472,13 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
   } else if (ip !== '') {
     throw new InvalidArgument('user specified IP address is supported on user defined networks only');
   }
+  // --mac-address goes with the network's endpoint, as the docker CLI sends it from API 1.44
+  // (the daemon refuses it for host, none and another container's network).
+  const mac = f.str('mac-address') ?? '';
+  if (mac !== '') {
+    if (!/^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/.test(mac)) throw new InvalidArgument(`${mac} is not a valid mac address`);
+    endpoints[network] = { ...(endpoints[network] as object | undefined), MacAddress: mac };
+  }
 
   // opts.ValidateIPAddress, as the docker CLI checks --dns
   for (const d of f.list('dns')) {
@@ -613,6 +623,7 @@ export function buildContainerSpec(f: Flags, args: readonly string[], o: BuildOp
     CpuRealtimePeriod: f.int('cpu-rt-period') ?? 0,
     CpuRealtimeRuntime: f.int('cpu-rt-runtime') ?? 0,
     MemoryReservation: bytesFlag(f, 'memory-reservation', '--memory-reservation', command),
+    KernelMemory: bytesFlag(f, 'kernel-memory', '--kernel-memory', command),
     MemorySwap: bytesFlag(f, 'memory-swap', '--memory-swap', command),
     MemorySwappiness: swappiness === -1 ? null : swappiness,
     OomKillDisable: f.bool('oom-kill-disable'),
@@ -669,7 +680,7 @@ function normaliseExtraHost(v: string): string {
 }
 
 /** `docker update`'s flags: those of `run` for the limits and the restart policy, without defaults (nothing is sent unless given). */
-const UPDATE_FLAG_NAMES = new Set(['cpu-period', 'cpu-quota', 'cpu-shares', 'cpus', 'cpuset-cpus', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart']);
+const UPDATE_FLAG_NAMES = new Set(['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-rt-period', 'cpu-rt-runtime', 'cpu-shares', 'cpus', 'cpuset-cpus', 'cpuset-mems', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart']);
 export const UPDATE_FLAGS: readonly FlagDef[] = CONTAINER_FLAGS.filter((d) => UPDATE_FLAG_NAMES.has(d.long)).map(({ default: _none, ...d }) => d);
 
 /** The body of `POST /containers/{id}/update` from `update`'s flags: only what was given (as the docker CLI sends it). */
@@ -684,11 +695,14 @@ export function updateBody(f: Flags): Record<string, unknown> {
       throw flagError('--cpus', cpus, e, command);
     }
   }
-  for (const [flag, field] of [['cpu-period', 'CpuPeriod'], ['cpu-quota', 'CpuQuota'], ['cpu-shares', 'CpuShares']] as const) {
+  const ints = [['cpu-period', 'CpuPeriod'], ['cpu-quota', 'CpuQuota'], ['cpu-shares', 'CpuShares'], ['cpu-rt-period', 'CpuRealtimePeriod'], ['cpu-rt-runtime', 'CpuRealtimeRuntime'], ['blkio-weight', 'BlkioWeight']] as const;
+  for (const [flag, field] of ints) {
     if (f.changed(flag)) body[field] = f.int(flag) ?? 0;
   }
-  const cpuset = f.str('cpuset-cpus');
-  if (cpuset !== undefined && cpuset !== '') body.CpusetCpus = cpuset;
+  for (const [flag, field] of [['cpuset-cpus', 'CpusetCpus'], ['cpuset-mems', 'CpusetMems']] as const) {
+    const v = f.str(flag);
+    if (v !== undefined && v !== '') body[field] = v;
+  }
   for (const [flag, field] of [['memory', 'Memory'], ['memory-reservation', 'MemoryReservation'], ['memory-swap', 'MemorySwap']] as const) {
     const v = bytesFlag(f, flag, flag === 'memory' ? '-m, --memory' : `--${flag}`, command);
     if (v !== 0) body[field] = v;

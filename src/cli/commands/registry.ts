@@ -28,6 +28,7 @@ export const pull: CommandDef = {
   description: 'Download an image from a registry',
   flags: [
     { long: 'all-tags', short: 'a', kind: 'bool', help: 'Download all tagged images in the repository' },
+    { long: 'disable-content-trust', kind: 'bool', default: true, help: 'Skip image verification', hidden: true },
     { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
     { long: 'quiet', short: 'q', kind: 'bool', help: 'Suppress verbose output' },
   ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BRIDGE_POOLS, USER_NETWORK_POOLS, allocateIp, completeIpamConfig, firstFreeSubnet, macForIp, overlaps, parseCidr } from './ipam.js';
+import { DEFAULT_BRIDGE_POOLS, USER_NETWORK_POOLS, allocateIp, completeIpamConfig, firstFreeSubnet, macForIp, normaliseMac, overlaps, parseCidr } from './ipam.js';
 
 describe('CIDR arithmetic', () => {
   it('reduces to the network address and detects overlaps', () => {
@@ -63,5 +63,19 @@ describe('address allocation', () => {
   });
   it("derives Docker's MAC address from the IP", () => {
     expect(macForIp('10.88.0.5')).toBe('02:42:0a:58:00:05');
+  });
+});
+
+describe('normaliseMac', () => {
+  it("reads what Go's net.ParseMAC reads for 6 bytes, and writes it as ip takes it", () => {
+    expect(normaliseMac('02:42:AC:11:00:02')).toBe('02:42:ac:11:00:02');
+    expect(normaliseMac('02-42-ac-11-00-56')).toBe('02:42:ac:11:00:56');
+    expect(normaliseMac('0242.ac11.0057')).toBe('02:42:ac:11:00:57');
+  });
+
+  it('refuses anything else in the daemon\'s words', () => {
+    for (const bad of ['zz', '02:42:ac:11:00', '02:42:ac:11:00:02:03', '02:42-ac:11:00:02', '2:42:ac:11:00:02', '']) {
+      expect(() => normaliseMac(bad)).toThrow(`invalid MAC address ${bad}`);
+    }
   });
 });

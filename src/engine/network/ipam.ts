@@ -146,3 +146,20 @@ export function macForIp(ip: string): string {
   const n = ipToInt(ip);
   return ['02', '42', ...[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
+
+/**
+ * A MAC address as Go's net.ParseMAC reads a 6-byte one (`02:42:ac:11:00:02`,
+ * `02-42-AC-11-00-02`, `0242.ac11.0002`), written as `ip` takes it: lower case, colons.
+ */
+export function normaliseMac(mac: string): string {
+  const hex = (parts: string[], width: number) => parts.length > 0 && parts.every((p) => new RegExp(`^[0-9a-fA-F]{${width}}$`).test(p));
+  let bytes: string[] | undefined;
+  for (const sep of [':', '-']) {
+    const parts = mac.split(sep);
+    if (parts.length === 6 && hex(parts, 2)) bytes = parts;
+  }
+  const dotted = mac.split('.');
+  if (bytes === undefined && dotted.length === 3 && hex(dotted, 4)) bytes = dotted.flatMap((p) => [p.slice(0, 2), p.slice(2)]);
+  if (bytes === undefined) throw new InvalidArgument(`invalid MAC address ${mac}`);
+  return bytes.join(':').toLowerCase();
+}

@@ -19,6 +19,7 @@ import {
   completeIpamConfig,
   firstFreeSubnet,
   macForIp,
+  normaliseMac,
   overlaps,
   parseCidr,
   type IpamConfig,
@@ -364,8 +365,9 @@ export class NetworkService {
       if ((cfg.Aliases?.length ?? 0) > 0 && r.Name === 'bridge') throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
       if (cfg.IPAMConfig?.IPv4Address && r.Name === 'bridge') throw new InvalidArgument('user specified IP address is supported on user defined networks only');
       if (r.Driver !== 'bridge') throw new InvalidArgument(`container cannot be connected to network "${r.Name}" this way: use --network ${r.Name}`);
-      out[r.Name] = cfg;
+      out[r.Name] = cfg.MacAddress ? { ...cfg, MacAddress: normaliseMac(cfg.MacAddress) } : cfg;
     }
+    if (c.config.MacAddress) c.config.MacAddress = normaliseMac(c.config.MacAddress);
     c.endpointsConfig = out;
   }
 
@@ -498,6 +500,7 @@ export class NetworkService {
     if (r.Driver !== 'bridge') throw new Conflict('container cannot be disconnected from host network or connected to host network');
     if (this.membership(c)[r.Name] !== undefined) throw new Conflict(`endpoint with name ${c.name.slice(1)} already exists in network ${r.Name}`);
     if ((cfg.Aliases?.length ?? 0) > 0 && r.Name === 'bridge') throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
+    if (cfg.MacAddress) cfg = { ...cfg, MacAddress: normaliseMac(cfg.MacAddress) };
     c.endpointsConfig = { ...this.membership(c), [r.Name]: cfg };
     if (c.state.Running && c.network?.netns !== undefined) {
       const ifName = `eth${Object.keys(c.network.endpoints).length}`;
