@@ -94,6 +94,7 @@ export const MANAGEMENT: Readonly<Record<string, { summary: string; commands: Re
       stop: COMMANDS.stop as Entry,
       top: COMMANDS.top as Entry,
       unpause: COMMANDS.unpause as Entry,
+      update: COMMANDS.update as Entry,
       wait: COMMANDS.wait as Entry,
     },
   },
