@@ -7,7 +7,7 @@ import { keepsLogs, type ContainerRecord, type Engine, type ImageRecord } from '
  * Engine records rendered in the Engine API's JSON shapes (what `docker inspect`,
  * `docker ps` and `docker images` read). Pure functions of the records.
  */
-export function containerInspect(engine: Engine, r: ContainerRecord): Record<string, unknown> {
+export function containerInspect(engine: Engine, r: ContainerRecord, graphDriverData: Record<string, string> | null = null): Record<string, unknown> {
   const dir = engine.containers.etcDir(r.id);
   return {
     Id: r.id,
@@ -28,11 +28,9 @@ export function containerInspect(engine: Engine, r: ContainerRecord): Record<str
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: engine.execs.idsFor(r.id).length > 0 ? engine.execs.idsFor(r.id) : null,
-    HostConfig: r.hostConfig,
-    GraphDriver: {
-      Name: 'overlay2',
-      Data: { MergedDir: `${dir}/merged`, UpperDir: `${dir}/upper`, WorkDir: `${dir}/work` },
-    },
+    // The runtime the daemon runs it with, as Docker fills it at create (`runc`).
+    HostConfig: { ...r.hostConfig, Runtime: r.hostConfig.Runtime || engine.info.runtimeName },
+    GraphDriver: { Name: 'overlay2', Data: graphDriverData },
     Mounts: mountViews(r),
     Config: {
       ...r.config,
@@ -100,7 +98,7 @@ export function imageSummary(engine: Engine, rec: ImageRecord, config: ImageConf
   };
 }
 
-export function imageInspect(engine: Engine, rec: ImageRecord, config: ImageConfig): Record<string, unknown> {
+export function imageInspect(engine: Engine, rec: ImageRecord, config: ImageConfig, graphDriverData: Record<string, string> | null = null): Record<string, unknown> {
   return {
     Id: rec.id,
     RepoTags: engine.images.repoTags(rec.id),
@@ -135,7 +133,7 @@ export function imageInspect(engine: Engine, rec: ImageRecord, config: ImageConf
     ...(config.variant !== undefined ? { Variant: config.variant } : {}),
     Size: rec.size,
     VirtualSize: rec.size,
-    GraphDriver: { Name: 'overlay2', Data: null },
+    GraphDriver: { Name: 'overlay2', Data: graphDriverData },
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
   };

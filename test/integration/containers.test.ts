@@ -259,6 +259,22 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       await waitFor(() => !bundles().some((b) => execDirs.includes(b)), "the exec's bundle to go");
     });
 
+    it("inspect's GraphDriver names the container's own overlay dirs and its layers, as they are on disk (they once named the exec root); HostConfig.Runtime", () => {
+      const g = JSON.parse(inspectField(d, 'box', '{{json .GraphDriver}}')) as { Name: string; Data: Record<string, string> };
+      expect(g.Name).toBe('overlay2');
+      expect(Object.keys(g.Data).sort()).toEqual(['LowerDir', 'MergedDir', 'UpperDir', 'WorkDir']);
+      for (const k of ['MergedDir', 'UpperDir', 'WorkDir']) expect(g.Data[k]).toBe(join(d.root, 'containers', id, k.replace('Dir', '').toLowerCase()));
+      // A file the container writes is in its UpperDir; the image's files are in a LowerDir.
+      expect(d.docker(['exec', 'box', 'sh', '-c', 'echo mine > /graph-check']).code).toBe(0);
+      expect(readFileSync(join(g.Data.UpperDir as string, 'graph-check'), 'utf8')).toBe('mine\n');
+      expect((g.Data.LowerDir as string).split(':').some((l) => existsSync(join(l, 'bin', 'busybox')))).toBe(true);
+      expect(existsSync(join(g.Data.MergedDir as string, 'graph-check'))).toBe(true);
+      // The runtime, as Docker fills it at create.
+      expect(inspectField(d, 'box', '{{.HostConfig.Runtime}}')).toBe('runc');
+      const img = JSON.parse(d.docker(['image', 'inspect', '--format', '{{json .GraphDriver.Data}}', 'busybox']).stdout) as Record<string, string>;
+      expect(existsSync(join(img.UpperDir as string, 'bin', 'busybox'))).toBe(true);
+    });
+
     it('exec --privileged gives that process every capability; the container keeps Docker\'s default set', () => {
       const capEff = (text: string) => /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1];
       // Docker's default set: chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap,

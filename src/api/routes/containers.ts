@@ -143,7 +143,7 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
 
 async function inspect(ctx: Ctx): Promise<void> {
   const rec = ctx.engine.containers.get(param(ctx, 'id'));
-  const out = containerInspect(ctx.engine, rec);
+  const out = containerInspect(ctx.engine, rec, await ctx.engine.containers.graphDriverData(rec));
   if (boolQuery(ctx.query, 'size')) Object.assign(out, { SizeRw: 0, SizeRootFs: 0 });
   sendJson(ctx, 200, out);
 }

@@ -92,7 +92,11 @@ function globMatch(pattern: string, s: string): boolean {
 
 async function inspect(ctx: Ctx): Promise<void> {
   const rec = ctx.engine.images.resolve(imageName(ctx));
-  sendJson(ctx, 200, imageInspect(ctx.engine, rec, await ctx.engine.images.config(rec.id)));
+  // The unpacked layers: the top one as UpperDir, the others as LowerDir (Docker also names a
+  // merged and a work dir, which an image does not have).
+  const layers = await ctx.engine.images.snapshots.lowerDirs(ctx.engine.images.topChain(rec)).catch(() => []);
+  const graph = layers.length > 0 ? { ...(layers.length > 1 ? { LowerDir: layers.slice(1).join(':') } : {}), UpperDir: layers[0] as string } : null;
+  sendJson(ctx, 200, imageInspect(ctx.engine, rec, await ctx.engine.images.config(rec.id), graph));
 }
 
 async function history(ctx: Ctx): Promise<void> {

@@ -572,6 +572,13 @@ export class ContainerService {
     return [this.initDir, ...(await this.o.snapshots.lowerDirs(rec.topChain))];
   }
 
+  /** inspect's `GraphDriver.Data`: the container's overlay, its layers (init first) and its own dirs. */
+  async graphDriverData(rec: ContainerRecord): Promise<Record<string, string>> {
+    const d = this.cdir(rec.id);
+    const lowers = await this.lowerDirs(rec).catch(() => []);
+    return { ...(lowers.length > 0 ? { LowerDir: lowers.join(':') } : {}), MergedDir: join(d, 'merged'), UpperDir: join(d, 'upper'), WorkDir: join(d, 'work') };
+  }
+
   // ---- start ------------------------------------------------------------------------------
 
   async start(idOrName: string): Promise<void> {
