@@ -41,6 +41,8 @@ export function containerInspect(engine: Engine, r: ContainerRecord, graphDriver
       OpenStdin: r.config.OpenStdin ?? false,
       StdinOnce: r.config.StdinOnce ?? false,
       Image: r.imageName,
+      // Go's omitempty: no key for no ports (`{{json .Config.ExposedPorts}}` is null, as with Docker).
+      ExposedPorts: r.config.ExposedPorts && Object.keys(r.config.ExposedPorts).length > 0 ? r.config.ExposedPorts : undefined,
     },
     NetworkSettings: networkSettings(r),
   };
@@ -218,9 +220,9 @@ function portList(r: ContainerRecord): { IP?: string; PrivatePort: number; Publi
   return out;
 }
 
-/** `Mounts` in inspect and ps, Docker's shape. */
+/** `Mounts` in inspect and ps, Docker's shape; `--tmpfs` mounts are not among them (HostConfig.Tmpfs has them), as in Docker. */
 function mountViews(r: ContainerRecord): Record<string, unknown>[] {
-  return (r.mounts ?? []).map((m) => ({
+  return (r.mounts ?? []).filter((m) => m.tmpfsData === undefined).map((m) => ({
     Type: m.Type,
     ...(m.Name ? { Name: m.Name } : {}),
     Source: m.Source,

@@ -92,6 +92,12 @@ describe.skipIf(!rootTestsEnabled())(`volumes and mounts (${rootSkipReason})`, (
     const ro = d.docker(['run', '--rm', '--read-only', '--tmpfs', '/tmp', 'busybox', 'sh', '-c', 'touch /tmp/ok && touch /x']);
     expect(ro.code).not.toBe(0);
     expect(ro.stderr).toContain('Read-only file system');
+    // inspect as Docker's: a --tmpfs is in HostConfig.Tmpfs only, a --mount type=tmpfs in Mounts too; no ports, no ExposedPorts.
+    const id = d.docker(['create', '--tmpfs', '/t1:size=1m', '--mount', 'type=tmpfs,target=/t2', 'busybox', 'true']).stdout.trim();
+    expect(d.docker(['inspect', '--format', '{{json .HostConfig.Tmpfs}} {{json .Mounts}} {{json .Config.ExposedPorts}}', id]).stdout).toBe(
+      '{"/t1":"size=1m"} [{"Type":"tmpfs","Source":"","Destination":"/t2","Mode":"","RW":true,"Propagation":""}] null\n',
+    );
+    d.docker(['rm', id]);
   });
 
   it('--volumes-from shares another container’s volumes, :ro read-only', () => {
