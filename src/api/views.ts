@@ -28,8 +28,8 @@ export function containerInspect(engine: Engine, r: ContainerRecord, graphDriver
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: engine.execs.idsFor(r.id).length > 0 ? engine.execs.idsFor(r.id) : null,
-    // The runtime the daemon runs it with, as Docker fills it at create (`runc`).
-    HostConfig: { ...r.hostConfig, Runtime: r.hostConfig.Runtime || engine.info.runtimeName },
+    // The runtime the daemon runs it with, as Docker fills it at create (`runc`); no pids limit asked for is null.
+    HostConfig: { ...r.hostConfig, Runtime: r.hostConfig.Runtime || engine.info.runtimeName, PidsLimit: r.hostConfig.PidsLimit ?? null },
     GraphDriver: { Name: 'overlay2', Data: graphDriverData },
     Mounts: mountViews(r),
     Config: {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -73,4 +73,17 @@ export function privilegedDevices(): Promise<HostDevice[]> {
  */
 export function blkioWeightSupported(root = '/sys/fs/cgroup'): boolean {
   return ['blkio/blkio.weight', 'blkio/blkio.bfq.weight', 'io.weight', 'io.bfq.weight'].some((f) => existsSync(join(root, f)));
+}
+
+/**
+ * Whether the kernel limits a cgroup's swap (Docker's `SwapLimit`): cgroup v1's
+ * memory.memsw.* (the kernel's swap accounting), or cgroup v2 with the memory controller.
+ */
+export function swapLimitSupported(root = '/sys/fs/cgroup'): boolean {
+  if (existsSync(join(root, 'memory', 'memory.memsw.limit_in_bytes'))) return true;
+  try {
+    return readFileSync(join(root, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('memory');
+  } catch {
+    return false;
+  }
 }

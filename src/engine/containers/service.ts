@@ -16,7 +16,7 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
-import { blkioWeightSupported, devicesAt, privilegedDevices, type HostDevice } from '../../sys/devices.js';
+import { blkioWeightSupported, devicesAt, privilegedDevices, swapLimitSupported, type HostDevice } from '../../sys/devices.js';
 import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount, type SpecInput } from './spec.js';
@@ -55,6 +55,8 @@ interface Live {
   restartTimer?: NodeJS.Timeout;
   /** A start under way (a `docker stop` meanwhile waits for it, then stops the container). */
   starting?: Promise<void>;
+  /** A signal being sent, until its `kill` event is out: the `die` it causes waits for it (kill, then die). */
+  signalling?: Promise<void>;
   stdinQueue?: PassThrough;
 }
 
@@ -220,6 +222,7 @@ export class ContainerService {
 
   /** Whether the kernel takes a block I/O weight: read at the first create that asks for one. */
   private blkioWeight: boolean | undefined;
+  private swapLimit: boolean | undefined;
 
   /** A container directory without container.json, at start: its runtime state, namespace and mount, then its files. */
   private async forgetRemoved(id: string): Promise<void> {
@@ -382,13 +385,21 @@ export class ContainerService {
     hostConfig.LogConfig = { ...hostConfig.LogConfig, Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
     defaultModes(hostConfig);
     if (!(hostConfig.ShmSize !== undefined && hostConfig.ShmSize > 0)) hostConfig.ShmSize = DEFAULT_SHM_SIZE;
+    // No pids limit at create is none at all (null in inspect); an update to unlimited keeps 0, as in Docker.
+    if (hostConfig.PidsLimit !== undefined && hostConfig.PidsLimit !== null && hostConfig.PidsLimit <= 0) delete hostConfig.PidsLimit;
+    // Docker's default swap for a memory limit: as much again (MemorySwap, memory and swap together, twice the memory).
+    if ((hostConfig.Memory ?? 0) > 0 && (hostConfig.MemorySwap ?? 0) === 0) hostConfig.MemorySwap = (hostConfig.Memory ?? 0) * 2;
+    if ((hostConfig.Memory ?? 0) > 0 && (hostConfig.MemorySwap ?? 0) > 0 && (hostConfig.MemorySwap ?? 0) < (hostConfig.Memory ?? 0)) {
+      throw new InvalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+    }
+    if ((hostConfig.Memory ?? 0) === 0 && (hostConfig.MemorySwap ?? 0) > 0) throw new InvalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
     if (utsMode(hostConfig.UTSMode) === 'host') {
       if ((config.Hostname ?? '') !== '' && config.Hostname !== id.slice(0, 12)) throw new InvalidArgument('conflicting options: hostname and the UTS mode');
       config.Hostname = hostname();
     }
     await this.checkDevices(hostConfig);
     this.checkRuntime(hostConfig);
-    const warnings = hostWarnings(hostConfig, () => (this.blkioWeight ??= blkioWeightSupported()));
+    const warnings = hostWarnings(hostConfig, () => (this.blkioWeight ??= blkioWeightSupported()), () => (this.swapLimit ??= swapLimitSupported()));
     if (hostConfig.Links && hostConfig.Links.length > 0) hostConfig.Links = hostConfig.Links.map((l) => this.normaliseLink(l, name));
     if (hostConfig.Privileged !== true) {
       hostConfig.MaskedPaths ??= [...MASKED_PATHS];
@@ -1074,6 +1085,8 @@ export class ContainerService {
       const resolve = live.resolveExit;
       delete live.resolveExit;
       delete live.stdinQueue;
+      // After the `kill` of the signal that ended it, when one is being sent.
+      if (live.signalling !== undefined) await live.signalling;
       if (oom) this.o.events.publish('container', 'oom', id, this.attrs(rec));
       this.o.events.publish('container', 'die', id, this.attrs(rec, { exitCode: String(code) }));
       const remaining: Live['waiters'] = [];
@@ -1139,9 +1152,26 @@ export class ContainerService {
     const rec = this.get(idOrName);
     if (!rec.state.Running) throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
     const sig = normaliseSignal(signal);
-    await this.o.runtime.kill(rec.id, sig, sig === 'SIGKILL');
-    if (rec.state.Paused && sig === 'SIGKILL') await this.o.runtime.resume(rec.id).catch(() => undefined);
-    this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(signalNumber(sig)) }));
+    await this.signal(rec, sig, sig === 'SIGKILL');
+  }
+
+  /**
+   * Sends a signal to the container's processes (all of them for SIGKILL), resumes a paused
+   * container that is being killed, and publishes `kill`; the exit it causes publishes `die`
+   * only after that, so that clients read kill, then die.
+   */
+  private signal(rec: ContainerRecord, sig: string, all = false): Promise<void> {
+    const live = this.liveOf(rec.id);
+    const sent = (async () => {
+      await this.o.runtime.kill(rec.id, sig, all);
+      if (rec.state.Paused && sig === 'SIGKILL') await this.o.runtime.resume(rec.id).catch(() => undefined);
+      this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(signalNumber(sig)) }));
+    })();
+    live.signalling = sent.catch(() => undefined).finally(() => {
+      if (live.signalling === done) delete live.signalling;
+    });
+    const done = live.signalling;
+    return sent;
   }
 
   async stop(idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -1168,14 +1198,10 @@ export class ContainerService {
     const signal = normaliseSignal(opts.signal ?? rec.config.StopSignal ?? 'SIGTERM');
     const exited = this.exited(rec.id);
     if (rec.state.Paused) await this.o.runtime.resume(rec.id).catch(() => undefined);
-    if (timeout !== 0) {
-      await this.o.runtime.kill(rec.id, signal);
-      this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(signalNumber(signal)) }));
-    }
+    if (timeout !== 0) await this.signal(rec, signal);
     const inTime = timeout < 0 ? await exited.then(() => true) : await within(exited, timeout * 1000);
     if (!inTime) {
-      await this.o.runtime.kill(rec.id, 'SIGKILL', true);
-      this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: '9' }));
+      await this.signal(rec, 'SIGKILL', true);
       await exited;
     }
     this.o.events.publish('container', 'stop', rec.id, this.attrs(rec));
@@ -1232,6 +1258,9 @@ export class ContainerService {
     const hadCfs = (['CpuPeriod', 'CpuQuota'] as const).find((k) => (rec.hostConfig[k] ?? 0) > 0);
     if (nano && hadCfs !== undefined) throw new Conflict(`Conflicting options: Nano CPUs cannot be updated as ${words[hadCfs]} has already been set`);
     if (cfs[0] !== undefined && (rec.hostConfig.NanoCpus ?? 0) > 0) throw new Conflict(`Conflicting options: ${words[cfs[0]]} cannot be updated as NanoCPUs has already been set`);
+    if ((u.Memory ?? 0) > 0 && (u.MemorySwap ?? 0) === 0 && (rec.hostConfig.MemorySwap ?? 0) > 0 && (u.Memory ?? 0) > (rec.hostConfig.MemorySwap ?? 0)) {
+      throw new InvalidArgument(`Cannot update container ${rec.id}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`);
+    }
     if ((hc.Memory ?? 0) > 0 && (hc.MemorySwap ?? 0) > 0 && (hc.MemorySwap ?? 0) < (hc.Memory ?? 0)) {
       throw new InvalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
     }
@@ -1313,9 +1342,7 @@ export class ContainerService {
       if (live.restartTimer) clearTimeout(live.restartTimer);
       if (rec.state.Running) {
         const exited = this.exited(rec.id);
-        await this.o.runtime.kill(rec.id, 'SIGKILL', true);
-        if (rec.state.Paused) await this.o.runtime.resume(rec.id).catch(() => undefined);
-        this.o.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: '9' }));
+        await this.signal(rec, 'SIGKILL', true);
         await within(exited, 10_000);
       }
     }
@@ -1646,8 +1673,12 @@ function ociDevice(d: HostDevice, path: string): OciDevice {
 }
 
 /** What create warns about, as Docker does: settings it keeps but the kernel or berth will not act on. */
-function hostWarnings(hc: HostConfig, blkioWeight: () => boolean): string[] {
+function hostWarnings(hc: HostConfig, blkioWeight: () => boolean, swapLimit: () => boolean = () => true): string[] {
   const out: string[] = [];
+  if ((hc.Memory ?? 0) > 0 && (hc.MemorySwap ?? 0) > 0 && !swapLimit()) {
+    out.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
+    hc.MemorySwap = -1;
+  }
   if (hc.KernelMemory !== undefined && hc.KernelMemory > 0) out.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
   if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0 && !blkioWeight()) {
     out.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');

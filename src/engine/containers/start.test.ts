@@ -207,6 +207,26 @@ describe('container update: --cpus against --cpu-period/--cpu-quota', () => {
     expect(svc.get(quota).hostConfig).toMatchObject({ CpuQuota: 30000, CpuPeriod: 100000 });
   });
 
+  it("gives a memory limit Docker's swap (as much again), refuses swap under or without memory, and memory over the swap set", async () => {
+    const id = await create({ Memory: 64 * 1024 * 1024 });
+    expect(svc.get(id).hostConfig.MemorySwap).toBe(128 * 1024 * 1024);
+    expect(svc.get(await create({ Memory: 64 * 1024 * 1024, MemorySwap: -1 })).hostConfig.MemorySwap).toBe(-1);
+    await expect(create({ Memory: 64 * 1024 * 1024, MemorySwap: 32 * 1024 * 1024 })).rejects.toThrow('Minimum memoryswap limit should be larger than memory limit, see usage');
+    await expect(create({ MemorySwap: 32 * 1024 * 1024 })).rejects.toThrow('You should always set the Memory limit when using Memoryswap limit, see usage');
+    await expect(svc.update(id, { Memory: 300 * 1024 * 1024 })).rejects.toThrow(`Cannot update container ${id}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`);
+    await svc.update(id, { Memory: 300 * 1024 * 1024, MemorySwap: 600 * 1024 * 1024 });
+    expect(svc.get(id).hostConfig).toMatchObject({ Memory: 300 * 1024 * 1024, MemorySwap: 600 * 1024 * 1024 });
+  });
+
+  it('keeps no pids limit asked for as none (null in inspect), and an update to unlimited as 0, as Docker does', async () => {
+    expect(svc.get(await create({})).hostConfig.PidsLimit ?? null).toBeNull();
+    expect(svc.get(await create({ PidsLimit: -1 })).hostConfig.PidsLimit ?? null).toBeNull();
+    const id = await create({ PidsLimit: 50 });
+    expect(svc.get(id).hostConfig.PidsLimit).toBe(50);
+    await svc.update(id, { PidsLimit: -1 });
+    expect(svc.get(id).hostConfig.PidsLimit).toBe(0);
+  });
+
   it('keeps cpuset mems, real-time CPU and a block I/O weight in range (the docker CLI sends them too)', async () => {
     const id = await create({});
     await svc.update(id, { CpusetMems: '0', CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 950 });
@@ -428,7 +448,7 @@ describe('container exit: --rm', () => {
 
 /** `rm -f` of a running --rm container: the container's own removal joins the one asked for; one `destroy`. */
 describe('container remove: rm -f of a running --rm container', () => {
-  it('removes it once, with one destroy event', async () => {
+  it('removes it once, with one destroy event, kill before die', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-rmf-'));
     const events = new EventBus();
     const seen: string[] = [];
@@ -442,6 +462,8 @@ describe('container remove: rm -f of a running --rm container', () => {
       kill: async (id: string) => {
         await writeFile(join(exitDir, `${id}.tmp`), '137');
         await rename(join(exitDir, `${id}.tmp`), join(exitDir, id));
+        // A runtime slower to answer than the exit is to be noticed: die still comes after kill.
+        await new Promise((r) => setTimeout(r, 40));
       },
     } as unknown as OciRuntime;
     const svc = new ContainerService({
