@@ -33,6 +33,13 @@ describe('importRootfs', () => {
     expect([c.os, c.architecture, c.variant]).toEqual(['linux', hostArchitecture(), undefined]);
   });
 
+  it('keeps the message, or where the image came from, as its comment and its history\'s, as Docker does', async () => {
+    const plain = await images.config(await importRootfs(images, Readable.from([await tar()])));
+    expect([plain.comment, plain.history?.[0]?.comment]).toEqual(['Imported from -', 'Imported from -']);
+    const said = await images.config(await importRootfs(images, Readable.from([await tar()]), { message: 'my msg' }));
+    expect([said.comment, said.history?.[0]?.comment]).toEqual(['my msg', 'my msg']);
+  });
+
   it('makes an image for the platform given (--platform), the files unchecked, as Docker does', async () => {
     const arm = await images.config(await importRootfs(images, Readable.from([await tar()]), { platform: { os: 'linux', architecture: 'arm', variant: 'v7' } }));
     expect([arm.os, arm.architecture, arm.variant]).toEqual(['linux', 'arm', 'v7']);

@@ -21,7 +21,8 @@ export async function importRootfs(
     os: opts.platform?.os ?? 'linux',
     ...(opts.platform?.variant !== undefined ? { variant: opts.platform.variant } : {}),
     created,
-    ...(opts.message ? { comment: opts.message } : {}),
+    // The message, or where it came from, in the config as in its history (Docker's import).
+    comment: opts.message || 'Imported from -',
     config: runtime,
     rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created, created_by: '', comment: opts.message || 'Imported from -' }],
