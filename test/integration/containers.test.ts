@@ -476,6 +476,24 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
     }
   });
 
+  it("publishes Docker's events for a run: attach, its networks connected and volumes mounted before start, disconnected and unmounted after die", () => {
+    expect(d.docker(['volume', 'create', 'evvol']).code).toBe(0);
+    const since = (Date.now() / 1000).toFixed(3);
+    expect(d.docker(['run', '--rm', '--name', 'evrun', '-v', 'evvol:/x', 'busybox', 'true']).code).toBe(0);
+    const until = (Date.now() / 1000 + 1).toFixed(3);
+    const seen = d.docker(['events', '--since', since, '--until', until, '--format', '{{.Type}}:{{.Action}}:{{.Actor.Attributes.name}}{{.Actor.Attributes.container}}']).stdout.split('\n').filter(Boolean);
+    const mine = seen.filter((l) => l.includes('evrun') || l.startsWith('network:') || l.startsWith('volume:')).map((l) => l.split(':').slice(0, 2).join(':'));
+    expect(mine).toEqual(['container:create', 'container:attach', 'network:connect', 'volume:mount', 'container:start', 'container:die', 'network:disconnect', 'volume:unmount', 'container:destroy']);
+    // Exec events name the command as Docker's do: the program, a space, its arguments.
+    const id = d.docker(['run', '-d', 'busybox', 'sleep', '60']).stdout.trim();
+    const s2 = (Date.now() / 1000).toFixed(3);
+    expect(d.docker(['exec', id, 'true']).code).toBe(0);
+    const execs = d.docker(['events', '--since', s2, '--until', (Date.now() / 1000 + 1).toFixed(3), '--filter', `container=${id}`, '--format', '[{{.Action}}]']).stdout;
+    expect(execs).toBe('[exec_create: true ]\n[exec_start: true ]\n[exec_die]\n');
+    d.docker(['rm', '-f', id]);
+    d.docker(['volume', 'rm', 'evvol']);
+  });
+
   describe('ps', () => {
     beforeAll(async () => {
       for (const r of [

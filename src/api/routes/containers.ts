@@ -172,6 +172,7 @@ async function attach(ctx: Ctx): Promise<void> {
   const path = engine.containers.spoolPath(rec.id);
   const offset = boolQuery(q, 'logs') ? 0 : await logSize(path);
   const out = openRawStream(ctx, tty);
+  engine.events.publish('container', 'attach', rec.id, engine.containers.attrs(rec));
   if (boolQuery(q, 'stdin') && rec.config.OpenStdin === true) {
     if (rec.state.Running) {
       const pt = new PassThrough();

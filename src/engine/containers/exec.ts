@@ -42,6 +42,11 @@ export interface ExecSession {
   resolveExit: () => void;
 }
 
+/** The command as Docker's exec events name it: the program, a space, its arguments (`exec_create: true ` for `true`). */
+export function execAction(cmd: readonly string[]): string {
+  return `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
+}
+
 export class ExecService {
   private readonly sessions = new Map<string, ExecSession>();
 
@@ -72,7 +77,7 @@ export class ExecService {
     const exited = new Promise<void>((r) => (resolveExit = r));
     const dir = join(this.containers.bundles, `x${id.slice(0, 11)}`);
     this.sessions.set(id, { id, containerId: rec.id, config, running: false, exitCode: null, pid: 0, dir, exited, resolveExit });
-    this.events.publish('container', `exec_create: ${config.Cmd.join(' ')}`, rec.id, this.containers.attrs(rec, { execID: id }));
+    this.events.publish('container', `exec_create: ${execAction(config.Cmd)}`, rec.id, this.containers.attrs(rec, { execID: id }));
     return id;
   }
 
@@ -133,7 +138,7 @@ export class ExecService {
     }
     s.pid = pid;
     s.running = true;
-    this.events.publish('container', `exec_start: ${(s.config.Cmd ?? []).join(' ')}`, rec.id, this.containers.attrs(rec, { execID: id }));
+    this.events.publish('container', `exec_start: ${execAction(s.config.Cmd ?? [])}`, rec.id, this.containers.attrs(rec, { execID: id }));
     if (opts.stdin) {
       const child = spawn('socat', ['STDIO', `UNIX-CONNECT:${join(s.dir, 'attach')},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
       child.on('error', () => undefined);

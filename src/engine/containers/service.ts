@@ -96,6 +96,8 @@ export interface ContainerNetworking {
   tearDown(c: ContainerRecord): Promise<void>;
   /** What a removed container's network left on the host (its namespace), found by its id alone. */
   forget?(id: string): Promise<void>;
+  /** `network connect`/`disconnect` events for the container's networks (by name). */
+  publishMembership?(action: 'connect' | 'disconnect', containerId: string, networks: readonly string[]): void;
 }
 
 function fulfilled<T>(r: PromiseSettledResult<T>): T {
@@ -907,6 +909,12 @@ export class ContainerService {
     if (!(rec.config.Healthcheck?.Test && rec.config.Healthcheck.Test[0] !== 'NONE')) delete rec.state.Health;
     rec.hasBeenStarted = true;
     await this.save(rec);
+    // Docker's events of a start: its networks connected, its volumes mounted, then start.
+    this.o.network?.publishMembership?.('connect', rec.id, Object.keys(rec.network?.endpoints ?? {}));
+    for (const m of rec.mounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      this.o.events.publish('volume', 'mount', m.Name, { container: rec.id, destination: m.Destination, driver: m.Driver ?? 'local', propagation: m.Propagation ?? '', 'read/write': String(m.RW) });
+    }
     this.o.events.publish('container', 'start', rec.id, this.attrs(rec));
     this.startHealth(rec);
   }
@@ -1046,6 +1054,7 @@ export class ContainerService {
       this.shipperOf(rec).unwatch();
       // (decided before the teardown, which forgets the container's ports and addresses)
       const removedFirst = rec.hostConfig.AutoRemove === true && !atBoot && !holdsPortsOrAddresses(rec);
+      const networks = Object.keys(rec.network?.endpoints ?? {});
       const teardown = Promise.all([
         this.o.runtime.delete(id),
         this.o.network?.tearDown(rec).catch((e: unknown) => this.o.onError?.(`network teardown of ${id.slice(0, 12)}: ${errorMessage(e)}`)),
@@ -1089,6 +1098,9 @@ export class ContainerService {
       if (live.signalling !== undefined) await live.signalling;
       if (oom) this.o.events.publish('container', 'oom', id, this.attrs(rec));
       this.o.events.publish('container', 'die', id, this.attrs(rec, { exitCode: String(code) }));
+      // Then, as Docker's: its networks disconnected, its volumes unmounted.
+      this.o.network?.publishMembership?.('disconnect', id, networks);
+      for (const m of rec.mounts ?? []) if (m.Type === 'volume' && m.Name) this.o.events.publish('volume', 'unmount', m.Name, { container: id, driver: m.Driver ?? 'local' });
       const remaining: Live['waiters'] = [];
       for (const w of live.waiters) {
         if (w.condition === 'removed') remaining.push(w);

@@ -485,6 +485,17 @@ export class NetworkService {
     if (hasPorts(st.ports)) await this.applyRules();
   }
 
+  /**
+   * `network connect` or `disconnect` events for a container's networks, by name, as Docker
+   * publishes them at each start (before `start`) and exit (after `die`).
+   */
+  publishMembership(action: 'connect' | 'disconnect', containerId: string, networks: readonly string[]): void {
+    for (const name of networks) {
+      const r = this.records.get(name) ?? [...this.records.values()].find((x) => x.Name === name);
+      if (r) this.o.events.publish('network', action, r.Id, { container: containerId, name: r.Name, type: r.Driver });
+    }
+  }
+
   /** The namespace of a removed container, should its teardown not have ended (a crash meanwhile). */
   async forget(id: string): Promise<void> {
     await this.o.net.deleteNetns(netnsName(id));
