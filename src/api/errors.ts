@@ -11,6 +11,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   not_implemented: 501,
   not_modified: 304,
   unauthorized: 401,
+  forbidden: 403,
   internal: 500,
 });
 

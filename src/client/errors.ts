@@ -1,6 +1,7 @@
 import type { BerthError } from '../core/errors.js';
 import {
   Conflict,
+  Forbidden,
   Internal,
   InvalidArgument,
   NotFound,
@@ -23,6 +24,9 @@ export function daemonError(status: number, message: string): DaemonError {
       break;
     case 401:
       e = new Unauthorized(message);
+      break;
+    case 403:
+      e = new Forbidden(message);
       break;
     case 404:
       e = new NotFound(message);

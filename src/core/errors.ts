@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'not_implemented'
   | 'not_modified'
   | 'unauthorized'
+  | 'forbidden'
   | 'internal';
 
 export class BerthError extends Error {
@@ -51,6 +52,10 @@ export class NotModified extends BerthError {
 /** Credentials missing or refused (a registry's `unauthorized`/`denied`). */
 export class Unauthorized extends BerthError {
   override readonly code = 'unauthorized';
+}
+/** Never allowed, whatever the state (Docker's errdefs.Forbidden: removing a pre-defined network). */
+export class Forbidden extends BerthError {
+  override readonly code = 'forbidden';
 }
 export class Internal extends BerthError {
   override readonly code = 'internal';

@@ -205,6 +205,16 @@ describe.skipIf(!rootTestsEnabled())(`networking (${rootSkipReason})`, () => {
     expect(d.docker(['network', 'rm', 'macnet']).code).toBe(0);
   });
 
+  it("what is never allowed answers 403, as Docker's errdefs.Forbidden: removing a pre-defined network, connecting twice", async () => {
+    const rm = await api(d, 'DELETE', '/v1.44/networks/bridge');
+    expect([rm.status, JSON.parse(rm.body)]).toEqual([403, { message: 'bridge is a pre-defined network and cannot be removed' }]);
+    const id = d.docker(['run', '-d', '--name', 'twice', 'busybox', 'sleep', '60']).stdout.trim();
+    const again = await api(d, 'POST', '/v1.44/networks/bridge/connect', { Container: id });
+    expect([again.status, JSON.parse(again.body)]).toEqual([403, { message: 'endpoint with name twice already exists in network bridge' }]);
+    expect(d.docker(['network', 'rm', 'bridge']).stderr).toContain('Error response from daemon: bridge is a pre-defined network and cannot be removed');
+    d.docker(['rm', '-f', id]);
+  });
+
   it('a network MTU option reaches the container interfaces, at start and at connect', () => {
     expect(d.docker(['network', 'create', '-o', 'com.docker.network.driver.mtu=1400', 'smallmtu']).code).toBe(0);
     expect(d.docker(['run', '--rm', '--network', 'smallmtu', 'busybox', 'cat', '/sys/class/net/eth0/mtu']).stdout).toBe('1400\n');

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound, errorMessage } from '../../core/errors.js';
+import { AlreadyExists, Conflict, FailedPrecondition, Forbidden, InvalidArgument, NotFound, errorMessage } from '../../core/errors.js';
 import type { Iptables } from '../../sys/iptables.js';
 import type { NetOps, VethPlan } from '../../sys/net.js';
 import type { ContainerRecord, Endpoint, EndpointConfig, PortBinding } from '../containers/types.js';
@@ -310,7 +310,7 @@ export class NetworkService {
   async remove(idOrName: string): Promise<void> {
     await this.lock.run(async () => {
       const r = this.get(idOrName);
-      if (this.isBuiltin(r)) throw new Conflict(`${r.Name} is a pre-defined network and cannot be removed`);
+      if (this.isBuiltin(r)) throw new Forbidden(`${r.Name} is a pre-defined network and cannot be removed`);
       const active = this.activeEndpoints(r);
       if (active.length > 0) {
         throw new Conflict(`error while removing network: network ${r.Name} id ${r.Id} has active endpoints (${active.map((c) => c.name.slice(1)).join(', ')})`);
@@ -509,7 +509,7 @@ export class NetworkService {
       throw new Conflict('container sharing network namespace with another container or host cannot be connected to any other network');
     }
     if (r.Driver !== 'bridge') throw new Conflict('container cannot be disconnected from host network or connected to host network');
-    if (this.membership(c)[r.Name] !== undefined) throw new Conflict(`endpoint with name ${c.name.slice(1)} already exists in network ${r.Name}`);
+    if (this.membership(c)[r.Name] !== undefined) throw new Forbidden(`endpoint with name ${c.name.slice(1)} already exists in network ${r.Name}`);
     if ((cfg.Aliases?.length ?? 0) > 0 && r.Name === 'bridge') throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
     if (cfg.MacAddress) cfg = { ...cfg, MacAddress: normaliseMac(cfg.MacAddress) };
     c.endpointsConfig = { ...this.membership(c), [r.Name]: cfg };
