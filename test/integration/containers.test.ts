@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_SECCOMP_PROFILE } from '../../src/engine/containers/seccomp.js';
 import { kernelRunsX32 } from '../../src/sys/abi.js';
-import { background, inspectField, loadBusybox, loadDebian, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
+import { api, background, inspectField, loadBusybox, loadDebian, rootSkipReason, rootTestsEnabled, sleep, startDaemon, waitFor, type TestDaemon } from '../harness.js';
 
 /**
  * Containers through the stock docker CLI (and berth's for a few): run, the detached
@@ -473,6 +473,23 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       }
     } finally {
       d.docker(['rm', '-f', 'fmt-run']);
+    }
+  });
+
+  it("stats count the container's network traffic, as Docker's do (NET I/O was always 0B / 0B)", async () => {
+    const id = d.docker(['run', '-d', '--name', 'netio', 'busybox', 'sleep', '60']).stdout.trim();
+    try {
+      const gw = inspectField(d, id, '{{.NetworkSettings.Gateway}}');
+      d.docker(['exec', id, 'ping', '-c', '2', '-W', '1', gw]);
+      const r = await api(d, 'GET', `/v1.44/containers/${id}/stats?stream=0`);
+      const s = JSON.parse(r.body) as { networks?: Record<string, { rx_bytes: number; tx_bytes: number; rx_packets: number }>; blkio_stats?: Record<string, unknown> };
+      expect(Object.keys(s.networks ?? {})).toEqual(['eth0']);
+      expect(s.networks?.eth0?.tx_bytes).toBeGreaterThan(0);
+      expect(s.networks?.eth0?.rx_packets).toBeGreaterThan(0);
+      expect(Object.keys(s.blkio_stats ?? {})).toContain('io_service_bytes_recursive');
+      expect(d.docker(['stats', '--no-stream', '--format', '{{.NetIO}}', id]).stdout).not.toBe('0B / 0B\n');
+    } finally {
+      d.docker(['rm', '-f', id]);
     }
   });
 

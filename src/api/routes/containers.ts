@@ -283,6 +283,26 @@ async function top(ctx: Ctx): Promise<void> {
   sendJson(ctx, 200, { Titles: header, Processes: processes });
 }
 
+/** runc's blkio counters under the Engine API's names; a kind the cgroup has none of is null, as in Docker. */
+function blkioStats(b: Record<string, unknown> | undefined): Record<string, unknown> {
+  const kinds = {
+    io_service_bytes_recursive: 'ioServiceBytesRecursive',
+    io_serviced_recursive: 'ioServicedRecursive',
+    io_queue_recursive: 'ioQueuedRecursive',
+    io_service_time_recursive: 'ioServiceTimeRecursive',
+    io_wait_time_recursive: 'ioWaitTimeRecursive',
+    io_merged_recursive: 'ioMergedRecursive',
+    io_time_recursive: 'ioTimeRecursive',
+    sectors_recursive: 'sectorsRecursive',
+  } as const;
+  const out: Record<string, unknown> = {};
+  for (const [api, runc] of Object.entries(kinds)) {
+    const entries = b?.[runc];
+    out[api] = Array.isArray(entries) && entries.length > 0 ? entries.map((e: { major?: number; minor?: number; op?: string; value?: number }) => ({ major: e.major ?? 0, minor: e.minor ?? 0, op: e.op ?? '', value: e.value ?? 0 })) : null;
+  }
+  return out;
+}
+
 async function stats(ctx: Ctx): Promise<void> {
   const rec = ctx.engine.containers.get(param(ctx, 'id'));
   const stream = boolQuery(ctx.query, 'stream', true) && !boolQuery(ctx.query, 'one-shot');
@@ -307,8 +327,10 @@ async function stats(ctx: Ctx): Promise<void> {
       },
       // Without a limit the cgroup reports ~8 EiB: Docker shows the machine's memory instead.
       memory_stats: { usage: s.memory?.usage?.usage ?? 0, max_usage: s.memory?.usage?.max ?? 0, limit: Math.min(s.memory?.usage?.limit ?? 0, totalmem()), stats: { ...raw, total_inactive_file: raw.total_inactive_file ?? 0 } },
-      blkio_stats: {},
-      networks: {},
+      blkio_stats: blkioStats(s.blkio),
+      // The container's own interfaces (none for --network host: the host's are not its own).
+      ...(rec.hostConfig.NetworkMode !== 'host' ? { networks: (await ctx.engine.containers.interfaceStats(rec)) ?? {} } : {}),
+      storage_stats: {},
     };
   };
   const res = ctx.res;

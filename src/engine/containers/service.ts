@@ -17,6 +17,7 @@ import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
 import { blkioWeightSupported, devicesAt, privilegedDevices, swapLimitSupported, type HostDevice } from '../../sys/devices.js';
+import { netnsInterfaces, type InterfaceStats } from '../../sys/netdev.js';
 import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
 import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount, type SpecInput } from './spec.js';
@@ -583,6 +584,11 @@ export class ContainerService {
   /** The read-only layers under a container's upper dir, topmost first. */
   async lowerDirs(rec: ContainerRecord): Promise<string[]> {
     return [this.initDir, ...(await this.o.snapshots.lowerDirs(rec.topChain))];
+  }
+
+  /** The counters of a running container's network interfaces (stats' `networks`), by name. */
+  interfaceStats(rec: ContainerRecord): Promise<Record<string, InterfaceStats> | undefined> {
+    return rec.state.Running ? netnsInterfaces(rec.state.Pid) : Promise.resolve(undefined);
   }
 
   /** inspect's `GraphDriver.Data`: the container's overlay, its layers (init first) and its own dirs. */
