@@ -1044,6 +1044,10 @@ export class ContainerService {
     if (!rec || this.exiting.has(id)) return;
     this.exiting.add(id);
     try {
+      // A process that ends at once (`true`) can end before its start is recorded: that start
+      // first, so that the record goes running, then exited, and the events start, then die.
+      const starting = this.live.get(id)?.starting;
+      if (starting !== undefined) await starting.catch(() => undefined);
       const exitFile = join(this.exitDir, id);
       // conmon writes the exit file when the process ends: its mtime is the real finish time,
       // also for containers that ended while the daemon was down. The OOM count is read before

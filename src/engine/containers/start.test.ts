@@ -492,3 +492,42 @@ describe('container remove: rm -f of a running --rm container', () => {
     }
   });
 });
+
+describe('container start: a process that ends at once', () => {
+  it('is recorded running, then exited, with start before die (the exit was handled before the start was recorded)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-quick-'));
+    const events = new EventBus();
+    const seen: string[] = [];
+    events.subscribe((e) => void seen.push(e.Action));
+    const exitDir = join(dir, 'run', 'exits');
+    const runtime = {
+      delete: async () => undefined,
+      spawnMonitor: async () => 4242,
+      // The process runs and ends before the runtime has answered the start.
+      start: async (id: string) => {
+        await writeFile(join(exitDir, `${id}.tmp`), '0');
+        await rename(join(exitDir, `${id}.tmp`), join(exitDir, id));
+        await new Promise((r) => setTimeout(r, 60));
+      },
+    } as unknown as OciRuntime;
+    const svc = new ContainerService({
+      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
+      images: oneImage({ Cmd: ['true'] }),
+      snapshots: SNAPSHOTS,
+      runtime,
+      mounter: MOUNTER,
+      events,
+    });
+    await svc.init();
+    try {
+      const id = (await svc.create({ config: { Image: 'busybox' }, hostConfig: {} })).Id;
+      await svc.start(id);
+      for (let i = 0; i < 100 && !seen.includes('die'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual(['create', 'start', 'die']);
+      expect(svc.get(id).state).toMatchObject({ Status: 'exited', Running: false, ExitCode: 0 });
+    } finally {
+      await svc.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
