@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createApi } from '../api/server.js';
 import { loadDaemonConfig, loadSeccompDefault } from './config.js';
 import { buildEngine } from './wiring.js';
@@ -35,9 +35,9 @@ export const DEFAULT_LOG_MAX_SIZE = 20 * 1024 * 1024;
 export const DEFAULT_LOG_MAX_FILES = 5;
 
 export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
-  const root = opts.root ?? '/var/lib/berth';
-  const execRoot = opts.execRoot ?? '/run/berth';
-  const socketPath = (opts.host ?? 'unix:///run/berth/berth.sock').replace(/^unix:\/\//, '');
+  const root = resolve(opts.root ?? '/var/lib/berth');
+  const execRoot = resolve(opts.execRoot ?? '/run/berth');
+  const socketPath = resolve((opts.host ?? 'unix:///run/berth/berth.sock').replace(/^unix:\/\//, ''));
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
   await mkdir(root, { recursive: true, mode: 0o711 });
   await mkdir(execRoot, { recursive: true, mode: 0o711 });
@@ -55,6 +55,10 @@ export async function runDaemon(opts: DaemonOptions = {}): Promise<void> {
   const fileConfig = await loadDaemonConfig(opts.configFile);
   if (fileConfig && fileConfig.ignored.length > 0) log(`configuration file: ignoring keys berth does not use: ${fileConfig.ignored.join(', ')}`);
   const seccomp = await loadSeccompDefault(opts.seccompProfile ?? fileConfig?.seccompProfile);
+  // Read what it was given relative to where it was started, then keep none of the caller's
+  // directories: its command shells and conmon start in its working directory, and one
+  // removed meanwhile (an auto-start from a clone that was deleted) made conmon fail.
+  process.chdir('/');
   await writeFile(pidFile, String(process.pid));
   const engine = await buildEngine({
     root,

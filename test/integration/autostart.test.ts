@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +17,8 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
   let socket: string;
   let pidFile: string;
 
-  const berth = (args: string[]) => {
-    const r = spawnSync(process.execPath, [join(REPO, 'bin/berth'), ...args], { env, timeout: 60_000 });
+  const berth = (args: string[], cwd?: string) => {
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/berth'), ...args], { env, timeout: 60_000, ...(cwd ? { cwd } : {}) });
     return { code: r.status ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   };
   const daemonPid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined);
@@ -53,7 +53,11 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
     expect(await ping(socket)).toBe(false);
     expect(daemonPid()).toBeUndefined();
 
-    const r = berth(['images']);
+    // Started from a directory that goes away afterwards (a clone deleted, say).
+    const caller = join(base, 'caller');
+    mkdirSync(caller);
+    const r = berth(['images'], caller);
+    rmSync(caller, { recursive: true });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n$/);
@@ -71,6 +75,8 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
     expect(statfsSync(join(base, 'run')).type).toBe(0x01021994);
     if (existsSync('/run/berth/berth.pid')) expect(readFileSync('/run/berth/berth.pid', 'utf8').trim()).not.toBe(String(pid));
 
+    // It keeps none of its caller's directories (conmon, started in its directory, failed when that was gone).
+    expect(readlinkSync(`/proc/${pid}/cwd`)).toBe('/');
     // It is a working daemon: the stock docker CLI sees what berth's CLI does.
     expect(berth(['import', '--change', 'CMD ["sh"]', join(CACHE, 'images', 'busybox.tar'), 'busybox']).code).toBe(0);
     expect(berth(['run', '--rm', 'busybox', 'echo', 'auto-started'])).toEqual({ code: 0, stdout: 'auto-started\n', stderr: '' });
