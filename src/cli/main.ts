@@ -11,6 +11,9 @@ import { MANAGEMENT, managementHelp, resolveCommand, topLevelHelp } from './regi
 
 export const CLI_VERSION = '0.1.0';
 
+/** Set by bin/berth: whether V8 took dist/cli/bundle.cache (`accepted`, `rejected`, `none`). */
+const CODE_CACHE = Symbol.for('berth.codeCache');
+
 export { StatusError };
 
 interface GlobalOptions {
@@ -108,6 +111,10 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     return 125;
   }
   const { opts, rest } = global;
+  const codeCache = (globalThis as { [CODE_CACHE]?: string })[CODE_CACHE];
+  if ((opts.debug || streams.env.BERTH_DEBUG === '1') && codeCache !== undefined) {
+    err(`berth: code cache of the CLI ${codeCache}${codeCache === 'accepted' ? '' : ' (npm run build makes it for this node)'}\n`);
+  }
   if (opts.version) {
     streams.stdout.write(`berth version ${CLI_VERSION}\n`);
     return 0;

@@ -119,7 +119,8 @@ describe.skipIf(!rootTestsEnabled())(`daemon auto-start (${rootSkipReason})`, ()
 
 /**
  * The built CLI runs with its V8 code cache (scripts/cli-cache.mjs): made by this node with no
- * V8 flags, as bin/berth starts it, so V8 takes it rather than compiling the bundle again.
+ * V8 flags, as bin/berth has them once node has started (its one start-up flag is set back
+ * before anything is compiled), so V8 takes it rather than compiling the bundle again.
  */
 describe('the CLI bundle and its code cache', () => {
   it('has a code cache this node accepts, trained on the run and list paths', async () => {
@@ -132,5 +133,16 @@ describe('the CLI bundle and its code cache', () => {
     // bundle's top level alone.
     const bare = new vm.Script(readFileSync(file, 'utf8'), { filename: `${file}.bare` }).createCachedData();
     expect(cachedData.length).toBeGreaterThan(bare.length * 2);
+  });
+
+  it('is taken by the CLI bin/berth starts, whose start-up flag is back at its default by then', () => {
+    const run = (argv: string[]) => {
+      const r = spawnSync(argv[0] as string, argv.slice(1), { env: { ...process.env, BERTH_DEBUG: '' }, encoding: 'utf8' });
+      return `${r.stderr}${r.stdout}`;
+    };
+    expect(run([join(REPO, 'bin', 'berth'), '-D', '--version'])).toBe('berth: code cache of the CLI accepted\nberth version 0.1.0\n');
+    expect(run([process.execPath, join(REPO, 'bin', 'berth'), '-D', '--version'])).toContain('code cache of the CLI accepted');
+    // Any other V8 flag left set makes V8 refuse the cache, as it would this one.
+    expect(run([process.execPath, '--no-opt', join(REPO, 'bin', 'berth'), '-D', '--version'])).toContain('code cache of the CLI rejected (npm run build makes it for this node)');
   });
 });
