@@ -78,9 +78,9 @@ export const spawnRun: Runner = (cmd, args, opts = {}) =>
 
 /** A runner that records calls and answers from a table; for unit tests of code above sys. */
 export function fakeRunner(answer: (cmd: string, args: readonly string[]) => Partial<CommandResult> = () => ({})) {
-  const calls: { cmd: string; args: readonly string[] }[] = [];
-  const runner: Runner = async (cmd, args) => {
-    calls.push({ cmd, args });
+  const calls: { cmd: string; args: readonly string[]; input?: string }[] = [];
+  const runner: Runner = async (cmd, args, opts = {}) => {
+    calls.push({ cmd, args, ...(opts.input !== undefined ? { input: String(opts.input) } : {}) });
     return { code: 0, stdout: '', stderr: '', ...answer(cmd, args) };
   };
   return { runner, calls };

@@ -61,10 +61,16 @@ export class NetOps {
     return `/run/netns/${name}`;
   }
 
-  /** The named namespace (`ip netns add`) unless it is there, with nothing in it yet; its path. */
-  async createNetns(netns: string): Promise<string> {
-    if (!existsSync(this.netnsPath(netns))) await this.ip(['netns', 'add', netns]);
-    return this.netnsPath(netns);
+  /**
+   * A namespace of its own for a container, with its pairs: `created` once the namespace and
+   * the pairs are there (the runtime can join it), `done` once they are set up inside as well
+   * (loopback up). Two `ip -batch` processes, the namespace made by the first (`ip netns add`
+   * does the same in a process of its own).
+   */
+  createWithPairs(netns: string, veths: readonly VethPlan[]): { created: Promise<string>; done: Promise<void> } {
+    const created = this.plumbHost(veths, { netns: existsSync(this.netnsPath(netns)) ? undefined : netns }).then(() => this.netnsPath(netns));
+    const done = created.then(() => this.plumbInside(netns, veths, { loopback: true }));
+    return { created, done };
   }
 
   /**
@@ -79,10 +85,10 @@ export class NetOps {
   /**
    * On the host: the pairs with their container ends in their namespace, the host ends on
    * their bridges with hairpin on (a container reaching its own published port through the
-   * host comes back) and up.
+   * host comes back) and up; `netns`, a namespace made first, by the same process.
    */
-  async plumbHost(veths: readonly VethPlan[]): Promise<void> {
-    const host = veths.flatMap(hostSide);
+  async plumbHost(veths: readonly VethPlan[], opts: { netns?: string | undefined } = {}): Promise<void> {
+    const host = [...(opts.netns !== undefined ? [`netns add ${opts.netns}`] : []), ...veths.flatMap(hostSide)];
     if (host.length > 0) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
   }
 

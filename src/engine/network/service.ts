@@ -405,10 +405,11 @@ export class NetworkService {
         veths.push(veth);
         hostsLines.push(`${ep.IPAddress}\t${hostsName(c)}`);
       }
-      // Only the namespace precedes the runtime's create (which joins it); the pairs, the
+      // Only the namespace and the pairs precede the runtime's create (which joins it); the
       // addresses, routes and rules go in meanwhile, and are there before the process starts.
-      const netnsPath = await this.o.net.createNetns(netns);
-      const plumbed = this.o.net.plumb(netns, veths, { loopback: true });
+      const { created, done: plumbed } = this.o.net.createWithPairs(netns, veths);
+      plumbed.catch(() => undefined); // awaited below, with the rest
+      const netnsPath = await created;
       // Only published ports change the rules; a container without them starts without iptables.
       const ready = Promise.all([...saves, plumbed, hasPorts(c.network.ports) ? this.applyRules() : undefined]).then(() => undefined);
       ready.catch(() => undefined); // awaited by the caller, later
