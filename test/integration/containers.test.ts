@@ -245,6 +245,8 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       for (const [i, f] of ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'].entries()) {
         expect(d.docker(['exec', 'box', 'cat', f]).stdout).toBe(readFileSync(paths[i] as string, 'utf8'));
       }
+      // /.dockerenv as Docker's init layer has it: empty, mode 0755.
+      expect(d.docker(['exec', 'box', 'stat', '-c', '%a %s', '/.dockerenv']).stdout).toBe('755 0\n');
       const other = d.docker(['run', '-d', 'busybox', 'sleep', '100']).stdout.trim();
       const dir = join(d.execRoot, 'etc', other);
       expect(existsSync(join(dir, 'hosts'))).toBe(true);

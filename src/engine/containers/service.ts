@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -1442,17 +1442,30 @@ export class ContainerService {
 const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'proc', 'sys', 'etc'];
 const INIT_FILES = ['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
+/** Docker's mode for the init layer's files (`/.dockerenv` is the one a container sees). */
+const INIT_FILE_MODE = 0o755;
+
 /**
  * Makes the init layer once for all containers (its content is the same for each: they only
  * differ in what is mounted on it): built beside its place and renamed into it, so it is
- * there whole or not at all.
+ * there whole or not at all. One made before its files had Docker's mode gets the mode: a
+ * change of metadata only, as the layer may be under running containers.
  */
 async function makeInitDir(dir: string): Promise<void> {
-  if (await stat(join(dir, 'etc', 'resolv.conf')).then(() => true, () => false)) return;
+  if (await stat(join(dir, 'etc', 'resolv.conf')).then(() => true, () => false)) {
+    for (const f of INIT_FILES) {
+      const st = await stat(join(dir, f)).catch(() => undefined);
+      if (st !== undefined && (st.mode & 0o777) !== INIT_FILE_MODE) await chmod(join(dir, f), INIT_FILE_MODE);
+    }
+    return;
+  }
   const tmp = `${dir}.tmp`; // one daemon per root: a leftover of a crash is this same name
   await rm(tmp, { recursive: true, force: true });
   for (const d of INIT_DIRS) await mkdir(join(tmp, d), { recursive: true, mode: 0o755 });
-  for (const f of INIT_FILES) await writeFile(join(tmp, f), '', { mode: 0o644 });
+  for (const f of INIT_FILES) {
+    await writeFile(join(tmp, f), '');
+    await chmod(join(tmp, f), INIT_FILE_MODE); // whatever the daemon's umask
+  }
   await symlink('/proc/mounts', join(tmp, 'etc', 'mtab'));
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
