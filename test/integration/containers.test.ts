@@ -731,6 +731,14 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       }
     });
 
+    it("--domainname is the container's NIS domain name (it was left unset)", () => {
+      expect(sh(['--domainname', 'example.org'], 'cat /proc/sys/kernel/domainname').stdout).toBe('example.org\n');
+      // With the host's UTS namespace it cannot be set: refused at create, not in the runtime.
+      const r = d.docker(['create', '--uts', 'host', '--domainname', 'example.org', 'busybox', 'true']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('Error response from daemon: conflicting options: domainname and the UTS mode');
+    });
+
     it("--uts host has the host's name, and refuses --hostname with it", () => {
       expect(sh(['--uts', 'host'], 'hostname').stdout).toBe(`${hostname()}\n`);
       expect(d.docker(['run', '--rm', '--uts', 'host', '--hostname', 'x', 'busybox', 'true']).stderr).toMatch(/conflicting options: hostname and the UTS mode/);

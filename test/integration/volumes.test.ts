@@ -89,6 +89,8 @@ describe.skipIf(!rootTestsEnabled())(`volumes and mounts (${rootSkipReason})`, (
     // Mounted once, with Docker's options (it was mounted twice).
     expect(d.docker(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'mount | grep " /t "']).stdout).toBe('tmpfs on /t type tmpfs (rw,nosuid,nodev,noexec,relatime)\n');
     expect(d.docker(['run', '--rm', '--mount', 'type=tmpfs,target=/t,tmpfs-size=2097152', 'busybox', 'sh', '-c', "df -k /t | tail -1 | awk '{print $2}'"]).stdout).toBe('2048\n');
+    // Docker's defaults for --mount type=tmpfs too (noexec was missing).
+    expect(d.docker(['run', '--rm', '--mount', 'type=tmpfs,target=/t,tmpfs-size=1m', 'busybox', 'sh', '-c', 'mount | grep " /t "']).stdout).toBe('tmpfs on /t type tmpfs (rw,nosuid,nodev,noexec,relatime,size=1024k)\n');
     const ro = d.docker(['run', '--rm', '--read-only', '--tmpfs', '/tmp', 'busybox', 'sh', '-c', 'touch /tmp/ok && touch /x']);
     expect(ro.code).not.toBe(0);
     expect(ro.stderr).toContain('Read-only file system');

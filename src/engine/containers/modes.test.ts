@@ -37,10 +37,10 @@ describe('namespace modes', () => {
 });
 
 describe('the spec for namespace modes, devices and limits', () => {
-  const record = (hostConfig: HostConfig) =>
-    ({ id: 'c'.repeat(64), name: '/c', path: 'sh', args: [], config: { Hostname: 'cccccccccccc' }, hostConfig, state: emptyState() }) as unknown as ContainerRecord;
-  const spec = (hostConfig: HostConfig, extra: Partial<SpecInput> = {}) =>
-    buildSpec({ record: record(hostConfig), rootfs: '/r', user: { uid: 0, gid: 0, additionalGids: [] }, extraMounts: [], cgroupParent: '/berth', platform: { arch: 'amd64', kernel: '6.1' }, ...extra });
+  const record = (hostConfig: HostConfig, config: Record<string, unknown> = {}) =>
+    ({ id: 'c'.repeat(64), name: '/c', path: 'sh', args: [], config: { Hostname: 'cccccccccccc', ...config }, hostConfig, state: emptyState() }) as unknown as ContainerRecord;
+  const spec = (hostConfig: HostConfig, extra: Partial<SpecInput> = {}, config: Record<string, unknown> = {}) =>
+    buildSpec({ record: record(hostConfig, config), rootfs: '/r', user: { uid: 0, gid: 0, additionalGids: [] }, extraMounts: [], cgroupParent: '/berth', platform: { arch: 'amd64', kernel: '6.1' }, ...extra });
   const namespaces = (s: ReturnType<typeof spec>) => s.linux.namespaces as { type: string; path?: string }[];
   const shm = (s: ReturnType<typeof spec>) => s.mounts.find((m) => m.destination === '/dev/shm');
 
@@ -58,6 +58,14 @@ describe('the spec for namespace modes, devices and limits', () => {
     expect(spec({}, { hostNetwork: true }).linux.sysctl).toEqual({});
     expect(spec({}, { netnsPath: '/proc/1/ns/net', sharedNetns: true }).linux.sysctl).toEqual({});
     expect(spec({ Sysctls: { 'net.ipv4.ip_unprivileged_port_start': '1024' } }).linux.sysctl).toMatchObject({ 'net.ipv4.ip_unprivileged_port_start': '1024' });
+  });
+
+  it('sets --domainname through kernel.domainname, as Docker does, in a UTS namespace of its own only', () => {
+    expect(spec({}, {}, { Domainname: 'example.org' }).linux.sysctl).toMatchObject({ 'kernel.domainname': 'example.org' });
+    expect(spec({}, {}, { Domainname: 'example.org' })).not.toHaveProperty('domainname');
+    expect(spec({ UTSMode: 'host' }, {}, { Domainname: 'example.org' }).linux.sysctl).not.toHaveProperty(['kernel.domainname']);
+    expect(spec({ Sysctls: { 'kernel.domainname': 'mine' } }, {}, { Domainname: 'example.org' }).linux.sysctl).toMatchObject({ 'kernel.domainname': 'mine' });
+    expect(spec({}).linux.sysctl).not.toHaveProperty(['kernel.domainname']);
   });
 
   it("joins the host's namespaces or another container's", () => {

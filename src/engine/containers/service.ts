@@ -398,6 +398,9 @@ export class ContainerService {
     if ((hostConfig.Memory ?? 0) === 0 && (hostConfig.MemorySwap ?? 0) > 0) throw new InvalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
     if (utsMode(hostConfig.UTSMode) === 'host') {
       if ((config.Hostname ?? '') !== '' && config.Hostname !== id.slice(0, 12)) throw new InvalidArgument('conflicting options: hostname and the UTS mode');
+      // Docker lets it through to fail in runc (`sysctl "kernel.domainname" is not in a
+      // separate kernel namespace`); berth says so at create, as for the hostname.
+      if ((config.Domainname ?? '') !== '') throw new InvalidArgument('conflicting options: domainname and the UTS mode');
       config.Hostname = hostname();
     }
     await this.checkDevices(hostConfig);

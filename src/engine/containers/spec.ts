@@ -39,7 +39,6 @@ export interface OciSpec {
   process: OciProcess;
   root: { path: string; readonly: boolean };
   hostname: string;
-  domainname?: string;
   mounts: OciMount[];
   annotations?: Record<string, string>;
   linux: Record<string, unknown>;
@@ -180,8 +179,15 @@ export function buildSpec(input: SpecInput): OciSpec {
     namespaces,
     resources,
     cgroupsPath: `${hc.CgroupParent || input.cgroupParent}/${r.id}`,
-    // Docker's for a network namespace of its own: any port and ping for every user; the container's own win.
-    sysctl: { ...(input.hostNetwork !== true && input.sharedNetns !== true ? OWN_NETNS_SYSCTLS : {}), ...hc.Sysctls },
+    // The NIS domain name as Docker sets it, through the sysctl with setdomainname(2)'s effect
+    // (runc 1.1 reads no `domainname` field), in a UTS namespace of the container's own.
+    // Docker's for a network namespace of its own: any port and ping for every user. The
+    // container's own sysctls win.
+    sysctl: {
+      ...(r.config.Domainname && uts !== 'host' ? { 'kernel.domainname': r.config.Domainname } : {}),
+      ...(input.hostNetwork !== true && input.sharedNetns !== true ? OWN_NETNS_SYSCTLS : {}),
+      ...hc.Sysctls,
+    },
   };
   if (devices.length > 0) linux.devices = devices.map((d) => d.device);
   if (!privileged) {
@@ -221,7 +227,6 @@ export function buildSpec(input: SpecInput): OciSpec {
     root: { path: input.rootfs, readonly: hc.ReadonlyRootfs === true },
     // With the host's UTS namespace, the host's name: the runtime may not set one.
     hostname: uts === 'host' ? '' : r.config.Hostname ?? '',
-    ...(r.config.Domainname ? { domainname: r.config.Domainname } : {}),
     mounts,
     ...(hc.Annotations && Object.keys(hc.Annotations).length > 0 ? { annotations: { ...hc.Annotations } } : {}),
     linux,

@@ -28,7 +28,8 @@ describe('--mount', () => {
       volumeCreate: { labels: { a: 'b' }, driverOpts: { type: 'tmpfs', device: 'tmpfs' } },
     });
     const t = parseApiMount({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576, Mode: 0o1777 } });
-    expect(tmpfsOptions(t)).toEqual(['nosuid', 'nodev', 'size=1048576', 'mode=1777']);
+    // Docker's defaults for --mount type=tmpfs as for --tmpfs: noexec too.
+    expect(tmpfsOptions(t)).toEqual(['nosuid', 'nodev', 'noexec', 'size=1048576', 'mode=1777']);
   });
   it('names the field that is wrong', () => {
     expect(() => parseApiMount({ Type: 'bind', Target: '/c' })).toThrow('invalid mount config for type "bind": field Source must not be empty');

@@ -172,15 +172,18 @@ export function planMounts(input: MountInput): PlannedMount[] {
   return [...byDest.values()].sort((a, b) => a.Destination.split('/').length - b.Destination.split('/').length || a.Destination.localeCompare(b.Destination));
 }
 
-/** `--tmpfs` options and `--mount type=tmpfs` sizes as mount(8) options. */
+/**
+ * `--tmpfs` options and `--mount type=tmpfs` sizes as mount(8) options, after Docker's
+ * defaults for both: nosuid, nodev, noexec (`--tmpfs /t:exec` lifts the last).
+ */
 export function tmpfsOptions(m: MountPoint): string[] {
   const out = ['nosuid', 'nodev'];
   if (m.tmpfsData !== undefined) {
-    // Docker's defaults for --tmpfs: noexec, and whatever the user gave.
     const given = m.tmpfsData.split(',').filter(Boolean);
     if (!given.includes('exec')) out.push('noexec');
     out.push(...given.filter((o) => o !== 'exec'));
   } else {
+    out.push('noexec');
     if (m.TmpfsOptions?.SizeBytes) out.push(`size=${m.TmpfsOptions.SizeBytes}`);
     if (m.TmpfsOptions?.Mode) out.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
   }
