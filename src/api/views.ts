@@ -2,6 +2,7 @@ import type { ImageConfig } from '../core/oci.js';
 import { familiarName } from '../core/reference.js';
 import { humanDuration } from '../core/units.js';
 import { keepsLogs, type ContainerRecord, type Engine, type ImageRecord } from '../engine/index.js';
+import type { SummaryView } from './container-filters.js';
 
 /**
  * Engine records rendered in the Engine API's JSON shapes (what `docker inspect`,
@@ -76,6 +77,15 @@ export function containerSummary(r: ContainerRecord): Record<string, unknown> {
     HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: endpointViews(r) },
     Mounts: mountViews(r),
+  };
+}
+
+/** What `ps --filter publish|expose|volume|network` read of a container: its summary's ports, mounts and networks. */
+export function summaryFilterView(r: ContainerRecord): SummaryView {
+  return {
+    Ports: portList(r),
+    Mounts: (r.mounts ?? []).filter((m) => m.tmpfsData === undefined).map((m) => ({ ...(m.Name ? { Name: m.Name } : {}), Source: m.Source, Destination: m.Destination })),
+    NetworkSettings: { Networks: endpointViews(r) },
   };
 }
 

@@ -559,6 +559,30 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
       expect(names(['-a', '--filter', 'name=no-such-container'])).toEqual([]);
     });
 
+    it('filters by published and exposed port, volume, network and is-task (they were refused as invalid filters)', () => {
+      const run = d.docker(['run', '-d', '--name', 'ps-pub', '-p', '127.0.0.1::80', '-v', 'ps-filter-vol:/data', 'busybox', 'sleep', '100']);
+      expect(run.code).toBe(0);
+      try {
+        const hostPort = d.docker(['port', 'ps-pub', '80']).stdout.trim().split(':').pop() as string;
+        expect(names(['--filter', `publish=${hostPort}`])).toEqual(['ps-pub']);
+        expect(names(['--filter', 'publish=80'])).toEqual([]);
+        expect(names(['--filter', 'expose=80/tcp'])).toEqual(['ps-pub']);
+        expect(names(['--filter', 'expose=79-81'])).toEqual(['ps-pub']);
+        expect(names(['-a', '--filter', 'volume=/data'])).toEqual(['ps-pub']);
+        expect(names(['-a', '--filter', 'volume=ps-filter-vol'])).toEqual(['ps-pub']);
+        expect(names(['--filter', 'network=bridge'])).toContain('ps-pub');
+        expect(names(['-a', '--filter', 'network=no-such-net'])).toEqual([]);
+        expect(names(['-a', '--filter', 'is-task=false'])).toContain('ps-pub');
+        expect(names(['-a', '--filter', 'is-task=true'])).toEqual([]);
+        const bad = d.docker(['ps', '--filter', 'publish=127.0.0.1:80']);
+        expect(bad.code).not.toBe(0);
+        expect(bad.stderr).toContain("filter for 'publish' should not contain ':': 127.0.0.1:80");
+      } finally {
+        d.docker(['rm', '-f', '-v', 'ps-pub']);
+        d.docker(['volume', 'rm', 'ps-filter-vol']);
+      }
+    });
+
     it('shows the exit status the way docker does', () => {
       expect(d.docker(['ps', '-a', '--filter', 'name=ps-exit', '--format', '{{.Status}}']).stdout).toMatch(/^Exited \(5\) .* ago\n$/);
       expect(d.docker(['ps', '-a', '--filter', 'name=ps-created', '--format', '{{.Status}}']).stdout).toBe('Created\n');

@@ -4,7 +4,8 @@ import { keepsLogs, readJsonLog, readLog, logSize, type ContainerRecord, type En
 import type { ContainerConfig, ContainerUpdate, HostConfig } from '../../engine/containers/types.js';
 import { boolQuery, filtersQuery, intQuery, jsonBody, param, sendJson, sendStatus, untilTime, type Ctx, type Handler } from '../context.js';
 import { openRawStream } from '../raw-stream.js';
-import { containerInspect, containerSummary } from '../views.js';
+import { checkSummaryFilter, isSummaryFilter, matchSummary, SUMMARY_FILTER_KEYS } from '../container-filters.js';
+import { containerInspect, containerSummary, summaryFilterView } from '../views.js';
 
 type Route = [method: string, path: string, handler: Handler];
 
@@ -79,6 +80,7 @@ async function list(ctx: Ctx): Promise<void> {
   checkContainerFilters(ctx.engine, filters);
   let recs = ctx.engine.containers.list().filter((r) => matchContainer(ctx.engine, r, filters));
   if (!all && limit <= 0 && !filters.has('status') && !filters.has('exited')) recs = recs.filter((r) => r.state.Running || r.state.Restarting);
+  if (SUMMARY_FILTER_KEYS.some((k) => filters.has(k))) recs = recs.filter((r) => matchSummary(summaryFilterView(r), filters));
   if (limit > 0) recs = recs.slice(0, limit);
   sendJson(ctx, 200, recs.map(containerSummary));
 }
@@ -109,6 +111,10 @@ const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 /** Refuses bad filters whether or not there are containers to apply them to (Docker's words). */
 function checkContainerFilters(e: Engine, filters: Map<string, string[]>): void {
   for (const [key, values] of filters) {
+    if (isSummaryFilter(key)) {
+      for (const v of values) checkSummaryFilter(key, v);
+      continue;
+    }
     if (CONTAINER_FILTERS[key] === undefined) throw new InvalidArgument(`invalid filter '${key}'`);
     for (const v of values) {
       if (key === 'status' && !STATUSES.includes(v)) throw new InvalidArgument(`invalid filter 'status=${v}'`);
@@ -128,6 +134,7 @@ function checkContainerFilters(e: Engine, filters: Map<string, string[]>): void 
 
 function matchContainer(e: Engine, r: ContainerRecord, filters: Map<string, string[]>): boolean {
   for (const [key, values] of filters) {
+    if (isSummaryFilter(key)) continue; // on the summary, after
     const f = CONTAINER_FILTERS[key];
     if (!f) throw new InvalidArgument(`invalid filter '${key}'`);
     // Values of one key are alternatives (OR), keys combine with AND — except labels, which all must match.
