@@ -73,6 +73,12 @@ describe.skipIf(!rootTestsEnabled())(`images (${rootSkipReason})`, () => {
     expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
     expect(table[1]).toMatch(new RegExp(`^busybox\\s+latest\\s+${busyboxId.slice(7, 19)}\\s+.+\\s+\\d+(\\.\\d+)?MB$`));
     expect(d.berth(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', 'busybox']).stdout).toBe(`busybox:latest ${busyboxId.slice(7, 19)}\n`);
+    // until: images made before the time (the imports are from now); bad values refused as Docker does.
+    expect(tags(['--filter', 'until=2000-01-01T00:00:00Z'])).toEqual([]);
+    expect(tags(['--filter', `until=${Math.floor(Date.now() / 1000) + 60}`])).toEqual(['bbx:1', 'busybox:latest']);
+    const bad = d.docker(['images', '--filter', 'dangling=bogus']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("Error response from daemon: invalid filter 'dangling=[bogus]'");
   });
 
   it('tag adds a name for the same image; a reference filter lists only the matching tag', () => {
@@ -81,6 +87,10 @@ describe.skipIf(!rootTestsEnabled())(`images (${rootSkipReason})`, () => {
     expect(inspectField(d, 'mybox:2', '{{.Id}}')).toBe(busyboxId);
     expect(inspectField(d, 'registry.local:5000/team/box:v1', '{{.Id}}')).toBe(busyboxId);
     expect(JSON.parse(inspectField(d, 'busybox', '{{json .RepoTags}}')).sort()).toEqual(['busybox:latest', 'mybox:2', 'registry.local:5000/team/box:v1']);
+    // In the order of their full names, as Docker lists them (docker.io/library/... before docker.io/team/...).
+    expect(d.docker(['tag', 'busybox', 'team/app:1']).code).toBe(0);
+    expect(JSON.parse(inspectField(d, 'busybox', '{{json .RepoTags}}'))).toEqual(['busybox:latest', 'mybox:2', 'team/app:1', 'registry.local:5000/team/box:v1']);
+    expect(d.docker(['rmi', 'team/app:1']).code).toBe(0);
     expect(tags(['--filter', 'reference=mybox'])).toEqual(['mybox:2']);
     expect(tags(['--filter', 'reference=*/*/*'])).toEqual(['registry.local:5000/team/box:v1']);
     expect(tags(['--filter', 'reference=busybox', '--filter', 'reference=mybox:*'])).toEqual(['busybox:latest', 'mybox:2']);

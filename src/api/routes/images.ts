@@ -29,12 +29,15 @@ export function imageName(ctx: Ctx): string {
 async function list(ctx: Ctx): Promise<void> {
   const images = ctx.engine.images;
   const filters = filtersQuery(ctx.query);
+  checkImageFilters(ctx, filters);
   const all = boolQuery(ctx.query, 'all');
   const out = [];
   for (const rec of images.list()) {
     const config = await images.config(rec.id);
     if (!all && images.isDangling(rec.id) && ctx.engine.images.list().some((r) => r.parent === rec.id)) continue;
     if (!matchImage(ctx, rec, config.config?.Labels ?? {}, filters)) continue;
+    const until = filters.get('until');
+    if (until !== undefined && until.some((v) => Date.parse(config.created ?? rec.created) > untilTime(v))) continue;
     const summary = imageSummary(ctx.engine, rec, config);
     // Like Docker, a reference filter lists only the tags it matches.
     const patterns = filters.get('reference');
@@ -49,9 +52,22 @@ async function list(ctx: Ctx): Promise<void> {
   sendJson(ctx, 200, out);
 }
 
+const IMAGE_FILTERS = ['dangling', 'label', 'reference', 'before', 'since', 'until'];
+
+/** Refuses bad filters whether or not there are images to apply them to (Docker's words). */
+function checkImageFilters(ctx: Ctx, filters: Map<string, string[]>): void {
+  for (const [key, values] of filters) {
+    if (!IMAGE_FILTERS.includes(key)) throw new InvalidArgument(`invalid filter '${key}'`);
+    if (key === 'dangling' && !values.every((v) => ['true', 'false', '1', '0'].includes(v))) throw new InvalidArgument(`invalid filter 'dangling=[${values.join(' ')}]'`);
+    if (key === 'until') for (const v of values) untilTime(v);
+    if (key === 'before' || key === 'since') for (const v of values) ctx.engine.images.resolve(v);
+  }
+}
+
 function matchImage(ctx: Ctx, rec: ImageRecord, labels: Record<string, string>, filters: Map<string, string[]>): boolean {
   const images = ctx.engine.images;
   for (const [key, values] of filters) {
+    if (key === 'until') continue; // by the image's creation time, in list()
     const ok = (v: string): boolean => {
       switch (key) {
         case 'dangling':

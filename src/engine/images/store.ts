@@ -298,11 +298,13 @@ export class ImageStore {
     return undefined;
   }
 
+  /** The image's tags, familiar (`busybox:latest`), in the order of their full names as Docker sorts them (`docker.io/library/...` before `docker.io/myorg/...`). */
   repoTags(id: string): string[] {
     return Object.entries(this.refs)
       .filter(([, v]) => v === id)
-      .map(([k]) => familiarRef(k))
-      .sort();
+      .map(([k]) => k)
+      .sort()
+      .map((k) => familiarRef(k));
   }
 
   async tag(id: string, name: string): Promise<void> {
