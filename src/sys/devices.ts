@@ -87,3 +87,22 @@ export function swapLimitSupported(root = '/sys/fs/cgroup'): boolean {
     return false;
   }
 }
+
+/**
+ * The CPUs and memory nodes containers may be put on (Docker's `sysInfo.Cpus` and `Mems`):
+ * the root cpuset cgroup's, cgroup v1's `cpuset/cpuset.cpus` or v2's `cpuset.cpus.effective`;
+ * undefined where there is no cpuset controller to read.
+ */
+export function hostCpusets(root = '/sys/fs/cgroup'): { cpus: string; mems: string } | undefined {
+  for (const [cpus, mems] of [
+    ['cpuset/cpuset.cpus', 'cpuset/cpuset.mems'],
+    ['cpuset.cpus.effective', 'cpuset.mems.effective'],
+  ]) {
+    try {
+      return { cpus: readFileSync(join(root, cpus as string), 'utf8').trim(), mems: readFileSync(join(root, mems as string), 'utf8').trim() };
+    } catch {
+      // the other cgroup version
+    }
+  }
+  return undefined;
+}

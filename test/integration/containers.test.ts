@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_SECCOMP_PROFILE } from '../../src/engine/containers/seccomp.js';
@@ -753,6 +753,26 @@ describe.skipIf(!rootTestsEnabled())(`containers (${rootSkipReason})`, () => {
         rmSync(hostFile, { force: true });
         d.docker(['rm', '-f', 'ipc-donor', 'ipc-private']);
       }
+    });
+
+    it('refuses at create what Docker refuses: unknown capabilities, CPUs the host lacks, an OOM score out of range', () => {
+      const refused = (args: string[], message: string) => {
+        const r = d.docker(['create', ...args, 'busybox', 'true']);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain(`Error response from daemon: ${message}`);
+      };
+      refused(['--cap-add', 'BOGUS'], 'invalid CapAdd: unknown capability: "CAP_BOGUS"');
+      refused(['--cap-drop', 'cap_nope'], 'invalid CapDrop: unknown capability: "CAP_NOPE"');
+      const n = availableParallelism();
+      refused(['--cpus', String(n + 1)], `Range of CPUs is from 0.01 to ${n}.00, as there are only ${n} CPUs available`);
+      refused(['--cpuset-cpus', '999'], 'Requested CPUs are not available - requested 999, available: ');
+      refused(['--oom-score-adj', '2000'], 'Invalid value 2000, range for oom score adj is [-1000, 1000]');
+      refused(['--tmpfs', 'relative'], "invalid mount path: 'relative' mount path must be absolute");
+      // Accepted as Docker accepts them: a MAC for --network none (the CLI sends it as that network's), published ports with host networking (with a warning).
+      expect(sh(['--network', 'none', '--mac-address', '02:42:ac:11:00:02'], 'true').code).toBe(0);
+      const host = d.docker(['run', '--rm', '--network', 'host', '-p', '8080:80', 'busybox', 'true']);
+      expect(host.code).toBe(0);
+      expect(host.stderr).toContain('WARNING: Published ports are discarded when using host network mode');
     });
 
     it("--domainname is the container's NIS domain name (it was left unset)", () => {

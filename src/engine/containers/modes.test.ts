@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode } from './modes.js';
+import { checkCpuset, checkModes, checkResourceRanges, defaultModes, ipcMode, parseCpuList, parseDeviceCgroupRule, pidMode } from './modes.js';
 import { buildSpec, type OciMount, type SpecInput } from './spec.js';
 import { emptyState, type ContainerRecord, type HostConfig } from './types.js';
 
@@ -109,5 +109,29 @@ describe('the spec for namespace modes, devices and limits', () => {
   it('binds a shareable container its own /dev/shm kept on the host', () => {
     expect(shm(spec({ IpcMode: 'shareable' }, { shmSource: '/run/berth/etc/c/shm' }))).toEqual({ destination: '/dev/shm', type: 'bind', source: '/run/berth/etc/c/shm', options: ['rbind', 'rprivate'] } satisfies OciMount);
     expect(() => spec({ IpcMode: 'shareable' })).toThrow('no /dev/shm to share for IPC mode shareable');
+  });
+});
+
+describe('limits Docker checks against the host', () => {
+  it('reads cpuset lists', () => {
+    expect([...(parseCpuList('0-2,5') ?? [])]).toEqual([0, 1, 2, 5]);
+    expect(parseCpuList('')?.size).toBe(0);
+    expect(parseCpuList('1-a')).toBeUndefined();
+    expect(parseCpuList('3-1')).toBeUndefined();
+  });
+
+  it('refuses CPUs and memory nodes the host does not have, in Docker\'s words', () => {
+    expect(() => checkCpuset('0-1', '0-1', 'cpus')).not.toThrow();
+    expect(() => checkCpuset(undefined, '0-1', 'cpus')).not.toThrow();
+    expect(() => checkCpuset('99', '0-1', 'cpus')).toThrow('Requested CPUs are not available - requested 99, available: 0-1');
+    expect(() => checkCpuset('1', '0', 'mems')).toThrow('Requested memory nodes are not available - requested 1, available: 0');
+    expect(() => checkCpuset('0-x', '0-1', 'cpus')).toThrow('Invalid value 0-x for cpuset cpus: invalid format: 0-x');
+  });
+
+  it('refuses more CPUs than the host has and OOM score adjustments out of range', () => {
+    expect(() => checkResourceRanges({ NanoCpus: 2e9 }, 2)).not.toThrow();
+    expect(() => checkResourceRanges({ NanoCpus: 3e9 }, 2)).toThrow('Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available');
+    expect(() => checkResourceRanges({ OomScoreAdj: -1000 }, 2)).not.toThrow();
+    expect(() => checkResourceRanges({ OomScoreAdj: 2000 }, 2)).toThrow('Invalid value 2000, range for oom score adj is [-1000, 1000]');
   });
 });

@@ -89,3 +89,42 @@ export function parseDeviceCgroupRule(rule: string): DeviceRule {
     access,
   };
 }
+
+/** A cpuset list (`0-2,4`) as its numbers; undefined when it is not one (Docker's `parsers.ParseUintList`). */
+export function parseCpuList(list: string): Set<number> | undefined {
+  const out = new Set<number>();
+  if (list === '') return out;
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) return undefined;
+    const start = Number(m[1]);
+    const end = m[2] !== undefined ? Number(m[2]) : start;
+    if (end < start) return undefined;
+    for (let i = start; i <= end; i++) out.add(i);
+  }
+  return out;
+}
+
+/**
+ * `--cpuset-cpus` / `--cpuset-mems` against what the host has (`available`, a cpuset list),
+ * with Docker's messages.
+ */
+export function checkCpuset(requested: string | undefined, available: string, what: 'cpus' | 'mems'): void {
+  if (requested === undefined || requested === '') return;
+  const want = parseCpuList(requested);
+  if (want === undefined) throw new InvalidArgument(`Invalid value ${requested} for cpuset ${what}: invalid format: ${requested}`);
+  const have = parseCpuList(available) ?? new Set<number>();
+  if ([...want].some((n) => !have.has(n))) {
+    throw new InvalidArgument(`Requested ${what === 'cpus' ? 'CPUs' : 'memory nodes'} are not available - requested ${requested}, available: ${available}`);
+  }
+}
+
+/** Limits Docker refuses at create and update whatever the host: CPUs beyond the host's, an OOM score adjustment out of range. */
+export function checkResourceRanges(hc: { NanoCpus?: number; OomScoreAdj?: number }, ncpu: number): void {
+  if (hc.NanoCpus !== undefined && (hc.NanoCpus < 0 || hc.NanoCpus > ncpu * 1e9)) {
+    throw new InvalidArgument(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
+  }
+  if (hc.OomScoreAdj !== undefined && (hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000)) {
+    throw new InvalidArgument(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
+  }
+}

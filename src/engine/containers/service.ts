@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { hostname, release } from 'node:os';
+import { availableParallelism, hostname, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AlreadyExists, Conflict, InvalidArgument, NotFound, NotModified, errorMessage } from '../../core/errors.js';
@@ -16,11 +16,11 @@ import { mkdirAllInScope, readContainerFile } from './archive.js';
 import { JsonLogWriter, type RotateOptions } from './jsonlog.js';
 import { ContainerView } from './view.js';
 import { LogShipper } from './logship.js';
-import { blkioWeightSupported, devicesAt, privilegedDevices, swapLimitSupported, type HostDevice } from '../../sys/devices.js';
+import { blkioWeightSupported, devicesAt, hostCpusets, privilegedDevices, swapLimitSupported, type HostDevice } from '../../sys/devices.js';
 import { netnsInterfaces, type InterfaceStats } from '../../sys/netdev.js';
-import { checkModes, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
+import { checkCpuset, checkModes, checkResourceRanges, defaultModes, ipcMode, parseDeviceCgroupRule, pidMode, utsMode } from './modes.js';
 import { goArch, parseSecurityOpts, parseSeccompProfile, resolveSeccomp, type SeccompProfile } from './seccomp.js';
-import { DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount, type SpecInput } from './spec.js';
+import { ALL_CAPS, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, buildSpec, capName, type OciDevice, everyCapability, resolveUser, resourceLimits, type OciMount, type SpecInput } from './spec.js';
 import type { ContainerNetSetup } from '../network/service.js';
 import { copyTreeInto } from '../../sys/fs.js';
 import { planMounts, tmpfsOptions, type ApiMount, type PlannedMount } from '../volumes/mounts.js';
@@ -1533,6 +1533,19 @@ function validateConfig(c: ContainerConfig): void {
 function validateHostConfig(hc: HostConfig): void {
   validateLogConfig(hc.LogConfig);
   checkModes(hc);
+  for (const [field, caps] of [['CapAdd', hc.CapAdd], ['CapDrop', hc.CapDrop]] as const) {
+    for (const c of caps ?? []) {
+      if (c.toUpperCase() !== 'ALL' && !ALL_CAPS.includes(capName(c))) throw new InvalidArgument(`invalid ${field}: unknown capability: "${capName(c)}"`);
+    }
+  }
+  checkResourceRanges(hc, availableParallelism());
+  if ((hc.CpusetCpus ?? '') !== '' || (hc.CpusetMems ?? '') !== '') {
+    const host = hostCpusets();
+    if (host !== undefined) {
+      checkCpuset(hc.CpusetCpus, host.cpus, 'cpus');
+      checkCpuset(hc.CpusetMems, host.mems, 'mems');
+    }
+  }
   for (const r of hc.DeviceRequests ?? []) {
     const caps = (r.Capabilities ?? []).map((c) => `[${c.join(' ')}]`).join(' ');
     throw new InvalidArgument(`could not select device driver "${r.Driver ?? ''}" with capabilities: [${caps}] (berth has no GPU or other device drivers; --device hands over device nodes)`);
@@ -1556,7 +1569,7 @@ function validateHostConfig(hc: HostConfig): void {
     resolveSeccomp(parseSeccompProfile(security.seccomp), { arch: goArch(process.arch), kernel: release(), caps: [] });
   }
   for (const [dest, opts] of Object.entries(hc.Tmpfs ?? {})) {
-    if (!dest.startsWith('/')) throw new InvalidArgument(`invalid mount config for type "tmpfs": invalid mount path: '${dest}' mount path must be absolute`);
+    if (!dest.startsWith('/')) throw new InvalidArgument(`invalid mount path: '${dest}' mount path must be absolute`);
     for (const opt of (opts ?? '').split(',')) {
       const m = /^(size|nr_blocks|nr_inodes|mode)=(.*)$/.exec(opt);
       if (m === null) continue;
@@ -1718,6 +1731,7 @@ function hostWarnings(hc: HostConfig, blkioWeight: () => boolean, swapLimit: () 
     hc.MemorySwap = -1;
   }
   if (hc.KernelMemory !== undefined && hc.KernelMemory > 0) out.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
+  if ((hc.NetworkMode ?? '') === 'host' && Object.keys(hc.PortBindings ?? {}).length > 0) out.push('Published ports are discarded when using host network mode');
   if (hc.BlkioWeight !== undefined && hc.BlkioWeight > 0 && !blkioWeight()) {
     out.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     hc.BlkioWeight = 0;

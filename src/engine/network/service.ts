@@ -360,6 +360,12 @@ export class NetworkService {
     const given = new Map(Object.entries(endpoints ?? {}).map(([k, v]) => [networkModeName(k), v] as const));
     for (const n of given.keys()) names.add(n);
     for (const n of names) {
+      // `--network none|host` with endpoint options (the docker CLI sends `--mac-address` as
+      // one, keyed by the mode): kept, as Docker keeps them, for a network with no interface.
+      if (n === mode && (mode === 'none' || mode === 'host')) {
+        out[n] = given.get(n) ?? {};
+        continue;
+      }
       const r = this.get(n); // NotFound: "network foo not found"
       const cfg = given.get(n) ?? given.get(r.Id) ?? {};
       if ((cfg.Aliases?.length ?? 0) > 0 && r.Name === 'bridge') throw new InvalidArgument('network-scoped aliases are only supported for user-defined networks');
