@@ -446,36 +446,55 @@ describe('container exit: --rm', () => {
   });
 });
 
+/** Writes the exit file conmon leaves for a container whose process ended with `code`. */
+async function exited(exitDir: string, id: string, code: number): Promise<void> {
+  await writeFile(join(exitDir, `${id}.tmp`), String(code));
+  await rename(join(exitDir, `${id}.tmp`), join(exitDir, id));
+}
+
+/**
+ * A service in a temporary directory over the runtime `runtimeFor` makes (given the exit
+ * directory, where it writes exits), its events' actions in `seen`; `run` gets both, and the
+ * service is closed and the directory removed after.
+ */
+async function withRecordingService(
+  cmd: string[],
+  runtimeFor: (exitDir: string) => Partial<Record<keyof OciRuntime, unknown>>,
+  run: (svc: ContainerService, seen: string[]) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-events-'));
+  const events = new EventBus();
+  const seen: string[] = [];
+  events.subscribe((e) => void seen.push(e.Action));
+  const svc = new ContainerService({
+    paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
+    images: oneImage({ Cmd: cmd }),
+    snapshots: SNAPSHOTS,
+    runtime: { delete: async () => undefined, spawnMonitor: async () => 4242, start: async () => undefined, ...runtimeFor(join(dir, 'run', 'exits')) } as unknown as OciRuntime,
+    mounter: MOUNTER,
+    events,
+  });
+  await svc.init();
+  try {
+    await run(svc, seen);
+  } finally {
+    await svc.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** `rm -f` of a running --rm container: the container's own removal joins the one asked for; one `destroy`. */
 describe('container remove: rm -f of a running --rm container', () => {
   it('removes it once, with one destroy event, kill before die', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'berth-rmf-'));
-    const events = new EventBus();
-    const seen: string[] = [];
-    events.subscribe((e) => void seen.push(e.Action));
-    const exitDir = join(dir, 'run', 'exits');
-    const runtime = {
-      delete: async () => undefined,
-      spawnMonitor: async () => 4242,
-      start: async () => undefined,
+    const runtime = (exitDir: string) => ({
       // The process ends when killed: conmon writes its exit file.
       kill: async (id: string) => {
-        await writeFile(join(exitDir, `${id}.tmp`), '137');
-        await rename(join(exitDir, `${id}.tmp`), join(exitDir, id));
+        await exited(exitDir, id, 137);
         // A runtime slower to answer than the exit is to be noticed: die still comes after kill.
         await new Promise((r) => setTimeout(r, 40));
       },
-    } as unknown as OciRuntime;
-    const svc = new ContainerService({
-      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
-      images: oneImage({ Cmd: ['sleep', '100'] }),
-      snapshots: SNAPSHOTS,
-      runtime,
-      mounter: MOUNTER,
-      events,
     });
-    await svc.init();
-    try {
+    await withRecordingService(['sleep', '100'], runtime, async (svc, seen) => {
       const id = (await svc.create({ config: { Image: 'busybox' }, hostConfig: { AutoRemove: true } })).Id;
       await svc.start(id);
       await svc.remove(id, { force: true, volumes: false });
@@ -486,48 +505,25 @@ describe('container remove: rm -f of a running --rm container', () => {
       expect(seen.filter((a) => a === 'destroy')).toHaveLength(1);
       expect(seen.slice(-3)).toEqual(['kill', 'die', 'destroy']);
       expect(() => svc.get(id)).toThrow();
-    } finally {
-      await svc.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('container start: a process that ends at once', () => {
   it('is recorded running, then exited, with start before die (the exit was handled before the start was recorded)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'berth-quick-'));
-    const events = new EventBus();
-    const seen: string[] = [];
-    events.subscribe((e) => void seen.push(e.Action));
-    const exitDir = join(dir, 'run', 'exits');
-    const runtime = {
-      delete: async () => undefined,
-      spawnMonitor: async () => 4242,
+    const runtime = (exitDir: string) => ({
       // The process runs and ends before the runtime has answered the start.
       start: async (id: string) => {
-        await writeFile(join(exitDir, `${id}.tmp`), '0');
-        await rename(join(exitDir, `${id}.tmp`), join(exitDir, id));
+        await exited(exitDir, id, 0);
         await new Promise((r) => setTimeout(r, 60));
       },
-    } as unknown as OciRuntime;
-    const svc = new ContainerService({
-      paths: { root: join(dir, 'root'), execRoot: join(dir, 'run') },
-      images: oneImage({ Cmd: ['true'] }),
-      snapshots: SNAPSHOTS,
-      runtime,
-      mounter: MOUNTER,
-      events,
     });
-    await svc.init();
-    try {
+    await withRecordingService(['true'], runtime, async (svc, seen) => {
       const id = (await svc.create({ config: { Image: 'busybox' }, hostConfig: {} })).Id;
       await svc.start(id);
       for (let i = 0; i < 100 && !seen.includes('die'); i++) await new Promise((r) => setTimeout(r, 20));
       expect(seen).toEqual(['create', 'start', 'die']);
       expect(svc.get(id).state).toMatchObject({ Status: 'exited', Running: false, ExitCode: 0 });
-    } finally {
-      await svc.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
