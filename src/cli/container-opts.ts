@@ -3,7 +3,7 @@
  * `Config`, `HostConfig` and `NetworkingConfig`, following the docker CLI
  * (cli/command/container/opts.go) field by field, in Go's field order.
  */
-import { isIP } from 'node:net';
+import { isIP } from '../core/ip.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { errorMessage, InvalidArgument } from '../core/errors.js';

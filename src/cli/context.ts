@@ -14,6 +14,11 @@ export interface CliIo {
   /** Lazy: touching `process.stdin` creates a handle, so commands ask for it only when needed. */
   stdin: () => Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
   env: NodeJS.ProcessEnv;
+  /**
+   * Text to stdout (1) or stderr (2). The process's io writes it on the descriptor, without
+   * node's streams (`./stdio.ts`); without it, `stdout`/`stderr` take it.
+   */
+  write?: (fd: 1 | 2, text: string) => void;
 }
 
 export interface Cli {
@@ -85,10 +90,12 @@ export function createCli(o: CliOptions): Cli {
       return client;
     },
     out(text) {
-      o.io.stdout.write(text);
+      if (o.io.write !== undefined) o.io.write(1, text);
+      else o.io.stdout.write(text);
     },
     err(text) {
-      o.io.stderr.write(text);
+      if (o.io.write !== undefined) o.io.write(2, text);
+      else o.io.stderr.write(text);
     },
   };
 }

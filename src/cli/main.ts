@@ -8,6 +8,9 @@ import { errorMessage } from '../core/errors.js';
 import { UsageError, parseArgs, renderHelp } from './args.js';
 import { createCli, formatError, InvalidFilter, StatusError, type CliIo, type CommandDef } from './context.js';
 import { MANAGEMENT, managementHelp, resolveCommand, topLevelHelp } from './registry.js';
+import { processIo } from './stdio.js';
+
+export { pendingStreams } from './stdio.js';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -64,15 +67,6 @@ function parseGlobal(argv: readonly string[]): { opts: GlobalOptions; rest: stri
   return { opts, rest: argv.slice(i) };
 }
 
-function defaultIo(): CliIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdin: () => process.stdin,
-    env: process.env,
-  };
-}
-
 function usageLine(path: string, def: CommandDef): string {
   return `berth ${path} ${def.usage}`.trimEnd();
 }
@@ -95,14 +89,10 @@ function argCountError(path: string, def: CommandDef, n: number): string | undef
  * (`process.argv.slice(2)`); resolves to the exit status.
  */
 export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
-  const streams: CliIo = { ...defaultIo(), ...io };
+  const streams = processIo(io);
   if (argv.length >= 2 && argv[0] === process.argv[0] && argv[1] === process.argv[1]) argv = argv.slice(2);
-  if (io.stdout === undefined) {
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    });
-  }
-  const err = (s: string) => streams.stderr.write(s);
+  const out = (s: string) => streams.write(1, s);
+  const err = (s: string) => streams.write(2, s);
   let global: { opts: GlobalOptions; rest: string[] };
   try {
     global = parseGlobal(argv);
@@ -116,11 +106,11 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     err(`berth: code cache of the CLI ${codeCache}${codeCache === 'accepted' ? '' : ' (npm run build makes it for this node)'}\n`);
   }
   if (opts.version) {
-    streams.stdout.write(`berth version ${CLI_VERSION}\n`);
+    out(`berth version ${CLI_VERSION}\n`);
     return 0;
   }
   if (rest.length === 0) {
-    streams.stdout.write(topLevelHelp());
+    out(topLevelHelp());
     return 0;
   }
   const resolved = resolveCommand(rest);
@@ -134,7 +124,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     return 1;
   }
   if ('management' in resolved) {
-    streams.stdout.write(managementHelp(resolved.management));
+    out(managementHelp(resolved.management));
     return 0;
   }
   const def = await resolved.entry.load();
@@ -155,7 +145,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     return 125;
   }
   if (parsed.help || opts.help) {
-    streams.stdout.write(renderHelp(usageLine(path, def), def.description, [...def.flags].sort((a, b) => (a.long < b.long ? -1 : 1))));
+    out(renderHelp(usageLine(path, def), def.description, [...def.flags].sort((a, b) => (a.long < b.long ? -1 : 1))));
     return 0;
   }
   const countError = argCountError(path, def, parsed.args.length);

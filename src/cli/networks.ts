@@ -3,7 +3,7 @@
  * docker CLI builds them (cli/command/network), and the `network ls` rows, formats and sort
  * order of its formatter (cli/command/network/formatter.go).
  */
-import { isIP } from 'node:net';
+import { isIP } from '../core/ip.js';
 import { InvalidArgument } from '../core/errors.js';
 import { filterNetworks, type NetworkFilters } from '../core/network-filters.js';
 import { UsageError } from './args.js';

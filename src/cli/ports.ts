@@ -2,7 +2,7 @@
  * Port specs as the docker CLI reads them (go-connections/nat `ParsePortSpec`) and
  * shows them (`DisplayablePorts` for the PORTS column of `ps`).
  */
-import { isIP } from 'node:net';
+import { isIP } from '../core/ip.js';
 import { InvalidArgument, NotFound } from '../core/errors.js';
 import { naturalCompare } from './sortorder.js';
 

@@ -4,8 +4,6 @@
  * local stdin forwarded (raw mode for `-it`, half-close on EOF, detach keys), TTY size
  * kept in sync and signals proxied to the container.
  */
-import { spawnSync } from 'node:child_process';
-import { isatty } from 'node:tty';
 import { demux, type EngineClient, type HijackedConnection } from '../client/index.js';
 import { InvalidArgument } from '../core/errors.js';
 import type { Cli } from './context.js';
@@ -69,9 +67,9 @@ export class EscapeProxy {
   }
 }
 
-/** docker's `CheckTty`: `-it` needs a terminal on stdin. */
-export function checkTty(attachStdin: boolean, tty: boolean): void {
-  if (attachStdin && tty && !isatty(0)) throw new InvalidArgument('the input device is not a TTY');
+/** docker's `CheckTty`: `-it` needs a terminal on stdin (node:tty is loaded only then). */
+export async function checkTty(attachStdin: boolean, tty: boolean): Promise<void> {
+  if (attachStdin && tty && !(await import('node:tty')).isatty(0)) throw new InvalidArgument('the input device is not a TTY');
 }
 
 export function terminalSize(cli: Cli): [number, number] | undefined {
@@ -137,6 +135,7 @@ export async function streamConnection(cli: Cli, o: StreamOptions): Promise<Stre
     const stdin = cli.io.stdin();
     const rawMode = o.tty && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
     if (rawMode) {
+      const { spawnSync } = await import('node:child_process');
       stdin.setRawMode?.(true);
       // libuv's raw mode keeps output processing (ONLCR), so the container's "\r\n" would reach
       // the screen as "\r\r\n"; docker's raw mode turns it off, and so does berth. Leaving raw

@@ -1,17 +1,24 @@
 /**
  * @module
  * berth's Engine API client: Docker Engine API v1.44 over the daemon's unix socket,
- * with HTTP/1.1 written and read in `./wire.ts` (one connection per request, keep-alive off;
- * the same bytes node:http sent, without loading it), connection hijacking for attach and
- * exec, Docker's stream demultiplexer and a JSON-lines progress reader. The CLI is nothing
- * but a user of this module.
+ * with HTTP/1.1 written and read in `./http1.ts` and `./wire.ts` (one connection per request,
+ * keep-alive off; the same bytes node:http sent, without loading it), connection hijacking for
+ * attach and exec, Docker's stream demultiplexer and a JSON-lines progress reader. The CLI is
+ * nothing but a user of this module.
+ *
+ * Answers read whole (`json`, `call`, `ping`) travel on libuv's pipe handle (`./pipe.ts`);
+ * streams, uploads and hijacked connections on node:net, loaded when the first of them is
+ * made. A short command such as `berth ps` or `berth run -d` thus never loads node:net or
+ * node:stream.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { createConnection, type Socket } from 'node:net';
-import { Duplex, Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
 import { BerthError, Unavailable } from '../core/errors.js';
 import { daemonError, errorText } from './errors.js';
-import { exchange, type WireHandlers, type WireResponse } from './wire.js';
+import { CutBody, requestHead, type BufferedResponse, type WireRequest } from './http1.js';
+import { pipeTransport, type PipeTransport } from './pipe.js';
+import type { WireHandlers, WireResponse } from './wire.js';
 
 export { DEFAULT_SOCKET, parseHost, resolveHost } from './host.js';
 export { Demuxer, demux, type Frame } from './demux.js';
@@ -70,6 +77,11 @@ export interface EngineClientOptions {
    */
   onConnectError?: (err: Error) => Promise<boolean>;
   userAgent?: string;
+  /**
+   * `net`: every request through node:net (what `pipe` falls back to on a node without the
+   * pipe handle's bindings). Default `pipe`.
+   */
+  transport?: 'pipe' | 'net';
 }
 
 const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED']);
@@ -92,8 +104,9 @@ export function buildQuery(query: Query | undefined): string {
   return s === '' ? '' : `?${s}`;
 }
 
+/** A stream body: node's or any with `pipe` and `on` (tar-stream's pack). */
 function isReadable(v: unknown): v is Readable {
-  return v instanceof Readable || (typeof v === 'object' && v !== null && typeof (v as Readable).pipe === 'function' && typeof (v as Readable).on === 'function');
+  return typeof v === 'object' && v !== null && typeof (v as Readable).pipe === 'function' && typeof (v as Readable).on === 'function';
 }
 
 /** The whole body, read by events (a short command's first `for await` over a stream costs it a few ms). */
@@ -127,8 +140,12 @@ function makeResponse(res: WireResponse): EngineResponse {
 }
 
 async function responseError(res: WireResponse): Promise<BerthError> {
-  const status = res.statusCode;
-  const body = (await readAll(res).catch(() => Buffer.alloc(0))).toString('utf8');
+  return statusError(res.statusCode, await readAll(res).catch(() => Buffer.alloc(0)));
+}
+
+/** The daemon's error for a status >= 400 and its body. */
+async function statusError(status: number, raw: Buffer): Promise<BerthError> {
+  const body = raw.toString('utf8');
   // The status text is shown only when the body is empty: node:http's table is loaded then.
   const statusText = body.trim() === '' ? (await import('node:http')).STATUS_CODES[status] : undefined;
   return daemonError(status, errorText(status, body, statusText));
@@ -145,12 +162,19 @@ export class EngineClient {
   readonly apiVersion: string;
   private readonly onConnectError: ((err: Error) => Promise<boolean>) | undefined;
   private readonly userAgent: string;
+  private readonly pipe: PipeTransport | undefined;
 
   constructor(opts: EngineClientOptions) {
     this.socketPath = opts.socketPath;
     this.apiVersion = opts.apiVersion ?? API_VERSION;
     this.onConnectError = opts.onConnectError;
     this.userAgent = opts.userAgent ?? 'berth-cli (linux)';
+    this.pipe = opts.transport === 'net' ? undefined : pipeTransport();
+  }
+
+  /** How answers read whole travel: `pipe` (libuv's pipe handle) or `net` (node:net). */
+  get transport(): 'pipe' | 'net' {
+    return this.pipe === undefined ? 'net' : 'pipe';
   }
 
   /** `unix:///path`: how messages name the daemon's address. */
@@ -184,8 +208,8 @@ export class EngineClient {
     }
   }
 
-  /** Connects and sends one request; `handlers` get the response, an upgrade or the error. */
-  private send(method: string, path: string, opts: RequestOptions, extraHeaders: Record<string, string>, handlers: WireHandlers): void {
+  /** The request as it goes out: the caller's headers after berth's, a JSON body encoded. */
+  private wireRequest(method: string, path: string, opts: RequestOptions, extraHeaders: Record<string, string>): WireRequest {
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...extraHeaders, ...(opts.headers ?? {}) };
     let payload: Buffer | Readable | undefined;
     const body = opts.body;
@@ -198,19 +222,52 @@ export class EngineClient {
       headers['Content-Type'] ??= 'application/json';
     }
     if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
+    return { method, path: this.url(path, opts.query, opts.unversioned), headers, ...(payload !== undefined ? { body: payload } : {}) };
+  }
+
+  /** Connects and sends one request through node:net; `handlers` get the response, an upgrade or the error. */
+  private send(method: string, path: string, opts: RequestOptions, extraHeaders: Record<string, string>, handlers: WireHandlers): void {
+    const req = this.wireRequest(method, path, opts, extraHeaders);
     const signal = opts.signal;
     if (signal?.aborted) {
       handlers.error(abortError(signal));
       return;
     }
-    // One connection per request (keep-alive off), as docker's CLI does for berth's socket.
-    const socket = createConnection(this.socketPath);
-    if (signal !== undefined) {
-      const onAbort = () => socket.destroy(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
-    exchange(socket, { method, path: this.url(path, opts.query, opts.unversioned), headers, ...(payload !== undefined ? { body: payload } : {}) }, handlers);
+    Promise.all([import('node:net'), import('./wire.js')]).then(
+      ([{ createConnection }, { exchange }]) => {
+        if (signal?.aborted) {
+          handlers.error(abortError(signal));
+          return;
+        }
+        // One connection per request (keep-alive off), as docker's CLI does for berth's socket.
+        const socket = createConnection(this.socketPath);
+        if (signal !== undefined) {
+          const onAbort = () => socket.destroy(abortError(signal));
+          signal.addEventListener('abort', onAbort, { once: true });
+          socket.once('close', () => signal.removeEventListener('abort', onAbort));
+        }
+        exchange(socket, req, handlers);
+      },
+      (e: Error) => handlers.error(e),
+    );
+  }
+
+  /**
+   * One request whose whole answer is read, on the pipe transport; undefined when it must go
+   * through node:net (a stream body, an abort signal, no pipe transport). Errors before the
+   * answer's head are the connection's (auto-start retries them); statuses are the caller's.
+   */
+  private whole(method: string, path: string, opts: RequestOptions): Promise<BufferedResponse> | undefined {
+    const pipe = this.pipe;
+    if (pipe === undefined || opts.signal !== undefined || isReadable(opts.body)) return undefined;
+    const req = this.wireRequest(method, path, opts, {});
+    const head = Buffer.from(requestHead(req), 'latin1');
+    const bytes = Buffer.isBuffer(req.body) && req.body.length > 0 ? Buffer.concat([head, req.body]) : head;
+    return this.withRetry(() =>
+      pipe(this.socketPath, { method, bytes }).catch((e: NodeJS.ErrnoException) => {
+        throw e instanceof CutBody ? e : this.connectError(e);
+      }),
+    );
   }
 
   /** One API call. Resolves once the response headers arrive; throws the daemon's error for status >= 400. */
@@ -235,18 +292,30 @@ export class EngineClient {
 
   /** Shorthand: a request whose JSON answer is returned. */
   async json<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    return (await this.request(method, path, opts)).json<T>();
+    const whole = this.whole(method, path, opts);
+    if (whole === undefined) return (await this.request(method, path, opts)).json<T>();
+    const res = await whole;
+    if (res.statusCode >= 400) throw await statusError(res.statusCode, res.body);
+    return (res.body.length === 0 ? null : JSON.parse(res.body.toString('utf8'))) as T;
   }
 
   /** Shorthand: a request whose (empty) answer is drained. */
   async call(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
-    const res = await this.request(method, path, opts);
-    res.stream.resume();
+    const whole = this.whole(method, path, opts);
+    if (whole === undefined) {
+      const res = await this.request(method, path, opts);
+      res.stream.resume();
+      return;
+    }
+    const res = await whole;
+    if (res.statusCode >= 400) throw await statusError(res.statusCode, res.body);
   }
 
   /** `GET /_ping`: true when the daemon answers. */
   async ping(): Promise<boolean> {
     try {
+      const whole = this.whole('GET', '/_ping', { unversioned: true });
+      if (whole !== undefined) return (await whole).statusCode === 200;
       const res = await new Promise<EngineResponse>((resolve, reject) => {
         this.send('GET', '/_ping', { unversioned: true }, {}, {
           response: (res) => resolve(makeResponse(res)),
@@ -283,8 +352,10 @@ export class EngineClient {
                 return;
               }
               // A daemon that does not upgrade: output comes as the response body, stdin cannot be sent.
-              const sink = new Writable({ write: (_c, _e, cb) => cb() });
-              resolve({ socket: Duplex.from({ readable: res, writable: sink }), status: res.statusCode, headers: res.headers, raw: isRawStream(res.headers, opts.tty) });
+              import('node:stream').then(({ Duplex, Writable }) => {
+                const sink = new Writable({ write: (_c, _e, cb) => cb() });
+                resolve({ socket: Duplex.from({ readable: res, writable: sink }), status: res.statusCode, headers: res.headers, raw: isRawStream(res.headers, opts.tty) });
+              }, reject);
             },
             error: (e: NodeJS.ErrnoException) => reject(this.connectError(e)),
           });

@@ -6,12 +6,14 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineClient } from './index.js';
-import { ChunkedDecoder, requestHead } from './wire.js';
+import { ChunkedDecoder, requestHead } from './http1.js';
 
 /** A unix-socket server that records each request's bytes and answers with `reply` (written in pieces). */
 let dir: string;
 let server: Server | undefined;
 let requests: string[];
+/** How the clients `serve` makes read whole answers (both are tested below). */
+let transport: 'pipe' | 'net' = 'pipe';
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'berth-wire-'));
@@ -47,7 +49,7 @@ async function serve(reply: string | Buffer, opts: { pieces?: number; close?: bo
     s.on('error', () => undefined);
   });
   await new Promise<void>((r) => server?.listen(path, r));
-  return new EngineClient({ socketPath: path });
+  return new EngineClient({ socketPath: path, transport });
 }
 
 describe('requestHead (what node:http wrote for berth)', () => {
@@ -83,7 +85,18 @@ describe('ChunkedDecoder', () => {
   });
 });
 
-describe('EngineClient over the wire', () => {
+describe.each(['pipe', 'net'] as const)('EngineClient over the wire, answers read whole on %s', (t) => {
+  beforeEach(() => {
+    transport = t;
+  });
+
+  it('uses the transport asked for (the pipe handle is there on this node)', async () => {
+    const c = await serve('HTTP/1.1 204 No Content\r\n\r\n');
+    expect(c.transport).toBe(t);
+    await c.call('POST', '/containers/x/start');
+    expect(requests[0]).toBe('POST /v1.44/containers/x/start HTTP/1.1\r\nUser-Agent: berth-cli (linux)\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
   it('reads Content-Length, chunked and until-close bodies, byte by byte too', async () => {
     const json = '[{"Id":"abc"}]';
     for (const pieces of [1, 1000]) {
@@ -158,8 +171,36 @@ describe('EngineClient over the wire', () => {
     await expect(res.buffer()).rejects.toThrow('aborted');
   });
 
+  it('sends a JSON body whole, skips an interim 100 Continue, and fails an answer cut short', async () => {
+    let c = await serve('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"Id":"ab"}', { pieces: 7 });
+    expect(await c.json('POST', '/containers/create', { query: { name: 'web' }, body: { Image: 'busybox', Cmd: ['true'] } })).toEqual({ Id: 'ab' });
+    expect(requests[0]).toBe(
+      'POST /v1.44/containers/create?name=web HTTP/1.1\r\nUser-Agent: berth-cli (linux)\r\nContent-Type: application/json\r\nContent-Length: 34\r\nHost: localhost\r\nConnection: close\r\n\r\n{"Image":"busybox","Cmd":["true"]}',
+    );
+    await new Promise<void>((r) => server?.close(() => r()));
+    c = await serve('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+    await expect(c.json('GET', '/x')).rejects.toThrow(/^aborted$/);
+  });
+
+  it('starts the daemon and retries once when the socket is missing (auto-start)', async () => {
+    const path = join(dir, 'late.sock');
+    const seen: string[] = [];
+    const c = new EngineClient({
+      socketPath: path,
+      transport,
+      onConnectError: async (e) => {
+        seen.push(String((e as { cause?: { code?: string } }).cause?.code));
+        server = createServer((s) => s.resume().end('HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{"Id":"ab"}'));
+        await new Promise<void>((r) => server?.listen(path, r));
+        return true;
+      },
+    });
+    expect(await c.json('GET', '/containers/ab/json')).toEqual({ Id: 'ab' });
+    expect(seen).toEqual(['ENOENT']);
+  });
+
   it('says the daemon is not running when the socket is missing', async () => {
-    const c = new EngineClient({ socketPath: join(dir, 'none.sock') });
+    const c = new EngineClient({ socketPath: join(dir, 'none.sock'), transport });
     await expect(c.call('GET', '/x')).rejects.toThrow(`Cannot connect to the berth daemon at unix://${join(dir, 'none.sock')}. Is the daemon running?`);
     expect(await c.ping()).toBe(false);
   });

@@ -10,6 +10,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { ChunkedDecoder, HEAD_END, MAX_HEAD, CutBody, hangUp, isChunked, parseHead, requestHead, type ResponseHead, type WireRequest } from './http1.js';
+
+export type { WireRequest } from './http1.js';
 
 /** A response: status, headers (lower-case names, as node:http gives them) and the body as a stream. */
 export class WireResponse extends Readable {
@@ -32,142 +35,13 @@ export class WireResponse extends Readable {
   }
 }
 
-export interface WireRequest {
-  method: string;
-  path: string;
-  /** In the order given; `Host`, `Connection: close` and the body's framing are added as node:http adds them. */
-  headers: Readonly<Record<string, string>>;
-  /**
-   * A Buffer goes out with the `Content-Length` the caller set; a stream (node's, or any with
-   * `on`/`pause`/`resume`, such as tar-stream's) goes out chunked unless the caller set one.
-   */
-  body?: Buffer | NodeJS.ReadableStream;
-}
-
 export interface WireHandlers {
   /** The response head has been read; the body follows on `res`. */
   response(res: WireResponse): void;
   /** `101 Switching Protocols`: the socket is the caller's, with the bytes after the head already unshifted. */
-  upgrade(res: { statusCode: number; statusMessage: string; headers: IncomingHttpHeaders }, socket: Socket): void;
+  upgrade(res: ResponseHead, socket: Socket): void;
   /** The request failed before a response head arrived (connection refused, reset, aborted). */
   error(err: Error): void;
-}
-
-/** Methods whose empty body node:http announces with `Content-Length: 0`. */
-const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
-
-/** Headers node:http keeps the first of when repeated; others are joined with `, ` (set-cookie: a list). */
-const SINGLE = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
-
-const HEAD_END = Buffer.from('\r\n\r\n');
-const CRLF = Buffer.from('\r\n');
-const MAX_HEAD = 64 * 1024;
-
-/** True when a streamed body goes out in chunks: the caller gave no `Content-Length`. */
-function isChunked(req: WireRequest): boolean {
-  return req.body !== undefined && !Buffer.isBuffer(req.body) && !Object.keys(req.headers).some((name) => name.toLowerCase() === 'content-length');
-}
-
-/** The request head, byte for byte what node:http's ClientRequest wrote for the same options. */
-export function requestHead(req: WireRequest): string {
-  let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
-  let host = false;
-  let connection = false;
-  let length = false;
-  for (const [name, value] of Object.entries(req.headers)) {
-    const lower = name.toLowerCase();
-    if (lower === 'host') host = true;
-    else if (lower === 'connection') connection = true;
-    else if (lower === 'content-length' || lower === 'transfer-encoding') length = true;
-    head += `${name}: ${value}\r\n`;
-  }
-  if (!host) head += 'Host: localhost\r\n';
-  if (!connection) head += 'Connection: close\r\n';
-  if (!length) {
-    if (isChunked(req)) head += 'Transfer-Encoding: chunked\r\n';
-    else if (req.body === undefined && !BODYLESS.has(req.method)) head += 'Content-Length: 0\r\n';
-  }
-  return `${head}\r\n`;
-}
-
-function parseHead(text: string): { statusCode: number; statusMessage: string; headers: IncomingHttpHeaders } {
-  const lines = text.split('\r\n');
-  const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
-  if (!m) throw Object.assign(new Error('Parse Error: Invalid response status'), { code: 'HPE_INVALID_STATUS' });
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    const prev = headers[name];
-    if (name === 'set-cookie') headers[name] = [...((prev as string[] | undefined) ?? []), value];
-    else if (prev === undefined) headers[name] = value;
-    else if (!SINGLE.has(name)) headers[name] = `${prev as string}, ${value}`;
-  }
-  return { statusCode: Number(m[1]), statusMessage: m[2] ?? '', headers };
-}
-
-/** Decodes a chunked body as it arrives: `push` gets the data, `done` is called after the last chunk. */
-export class ChunkedDecoder {
-  private buf: Buffer = Buffer.alloc(0);
-  private state: 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'size';
-  /** Bytes of the current chunk's data still to come. */
-  private left = 0;
-
-  constructor(
-    private readonly push: (data: Buffer) => void,
-    private readonly done: () => void,
-  ) {}
-
-  write(data: Buffer): void {
-    this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
-    for (;;) {
-      switch (this.state) {
-        case 'size': {
-          const end = this.buf.indexOf(CRLF);
-          if (end < 0) return;
-          const text = this.buf.toString('latin1', 0, end).split(';')[0]?.trim() ?? '';
-          const size = /^[0-9a-fA-F]+$/.test(text) ? parseInt(text, 16) : NaN;
-          if (!Number.isSafeInteger(size)) throw Object.assign(new Error('Parse Error: Invalid character in chunk size'), { code: 'HPE_INVALID_CHUNK_SIZE' });
-          this.buf = this.buf.subarray(end + 2);
-          this.left = size;
-          this.state = size === 0 ? 'trailer' : 'data';
-          break;
-        }
-        case 'data': {
-          if (this.buf.length === 0) return;
-          const take = Math.min(this.left, this.buf.length);
-          const chunk = this.buf.subarray(0, take);
-          this.buf = this.buf.subarray(take);
-          this.left -= take;
-          if (this.left === 0) this.state = 'data-end';
-          this.push(chunk);
-          break;
-        }
-        case 'data-end':
-          // The CRLF after a chunk's data.
-          if (this.buf.length < 2) return;
-          this.buf = this.buf.subarray(2);
-          this.state = 'size';
-          break;
-        case 'trailer': {
-          // Trailer fields (the Engine API sends none) end with an empty line.
-          const end = this.buf.indexOf(CRLF);
-          if (end < 0) return;
-          this.buf = this.buf.subarray(end + 2);
-          if (end === 0) {
-            this.state = 'done';
-            this.done();
-          }
-          break;
-        }
-        case 'done':
-          return;
-      }
-    }
-  }
 }
 
 /**
@@ -276,13 +150,13 @@ export function exchange(socket: Socket, req: WireRequest, handlers: WireHandler
   }
   function onClose(): void {
     if (!settled) {
-      fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      fail(hangUp());
       return;
     }
     if (res !== undefined && !complete && !res.destroyed) {
       // Read-until-close bodies end here; a framed body cut short is an error, as in node:http.
       if (feed === pushBody) res.push(null);
-      else res.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      else res.destroy(new CutBody());
     }
   }
 

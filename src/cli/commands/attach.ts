@@ -17,7 +17,7 @@ async function runAttach(cli: Cli, f: Flags, args: string[]): Promise<number> {
   if (c.State.Restarting) throw new Error('You cannot attach to a restarting container, wait until it is running');
   const tty = c.Config.Tty === true;
   const stdin = !f.bool('no-stdin') && c.Config.OpenStdin === true;
-  checkTty(stdin, tty);
+  await checkTty(stdin, tty);
   const cid = encodeURIComponent(c.Id);
   const keys = f.str('detach-keys');
   const waiting = client.request('POST', `/containers/${cid}/wait`);

@@ -34,7 +34,7 @@ async function runExec(cli: Cli, f: Flags, args: string[]): Promise<number> {
   const detach = f.bool('detach');
   const size = tty ? terminalSize(cli) : undefined;
   const body = execConfig(f, cmd, cli.io.env, size);
-  if (!detach) checkTty(body.AttachStdin === true, tty);
+  if (!detach) await checkTty(body.AttachStdin === true, tty);
   const { Id: id } = await client.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container)}/exec`, { body });
   const startPath = `/exec/${encodeURIComponent(id)}/start`;
   if (detach) {

@@ -122,7 +122,7 @@ async function runRun(cli: Cli, f: Flags, args: string[]): Promise<number> {
   const size = tty ? terminalSize(cli) : undefined;
   const spec = buildContainerSpec(f, args, { command: 'run', env: cli.io.env, ...(size ? { consoleSize: size } : {}) });
   const cfg = spec.config as { AttachStdin: boolean; AttachStdout: boolean; AttachStderr: boolean; Tty: boolean };
-  if (!spec.detach) checkTty(cfg.AttachStdin, tty);
+  if (!spec.detach) await checkTty(cfg.AttachStdin, tty);
   const id = await createContainer(cli, spec);
   const client = cli.client();
   const start = () => client.call('POST', `/containers/${encodeURIComponent(id)}/start`);

@@ -17,7 +17,7 @@ async function runStart(cli: Cli, f: Flags, args: string[]): Promise<number> {
     const c = await client.json<Inspect>('GET', `/containers/${encodeURIComponent(args[0] as string)}/json`);
     const tty = c.Config.Tty === true;
     const stdin = f.bool('interactive') && c.Config.OpenStdin === true;
-    checkTty(stdin, tty);
+    await checkTty(stdin, tty);
     const keys = f.str('detach-keys');
     return attachStartWait(cli, c.Id, {
       tty,
