@@ -148,6 +148,19 @@ export class ChunkedDecoder {
   }
 }
 
+/** How a response's body is delimited: none, chunks, a length, or the connection's close. */
+export type BodyFraming = { kind: 'none' } | { kind: 'chunked' } | { kind: 'length'; length: number } | { kind: 'close' };
+
+/** The framing of the body after `head` (RFC 9112 section 6.3, as node:http reads it). */
+export function bodyFraming(method: string, head: ResponseHead): BodyFraming {
+  if (method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304) return { kind: 'none' };
+  const te = String(head.headers['transfer-encoding'] ?? '').toLowerCase();
+  if (te.split(',').some((t) => t.trim() === 'chunked')) return { kind: 'chunked' };
+  const cl = head.headers['content-length'];
+  if (cl !== undefined) return Number(cl) === 0 ? { kind: 'none' } : { kind: 'length', length: Number(cl) };
+  return { kind: 'close' };
+}
+
 /** The connection closed before a response head, in node:http's words. */
 export function hangUp(): Error {
   return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
@@ -224,21 +237,16 @@ export class ResponseCollector {
       return;
     }
     this.parsed = parsed;
-    if (this.method === 'HEAD' || parsed.statusCode === 204 || parsed.statusCode === 304) {
+    const framing = bodyFraming(this.method, parsed);
+    if (framing.kind === 'none') {
       this.finish();
       return;
     }
-    const te = String(parsed.headers['transfer-encoding'] ?? '').toLowerCase();
-    const cl = parsed.headers['content-length'];
-    if (te.split(',').some((t) => t.trim() === 'chunked')) {
+    if (framing.kind === 'chunked') {
       const decoder = new ChunkedDecoder(this.push, () => this.finish());
       this.feed = (data) => decoder.write(data);
-    } else if (cl !== undefined) {
-      let left = Number(cl);
-      if (left === 0) {
-        this.finish();
-        return;
-      }
+    } else if (framing.kind === 'length') {
+      let left = framing.length;
       this.feed = (data) => {
         const take = data.subarray(0, left);
         left -= take.length;

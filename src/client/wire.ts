@@ -10,7 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { ChunkedDecoder, HEAD_END, MAX_HEAD, CutBody, hangUp, isChunked, parseHead, requestHead, type ResponseHead, type WireRequest } from './http1.js';
+import { bodyFraming, ChunkedDecoder, HEAD_END, MAX_HEAD, CutBody, hangUp, isChunked, parseHead, requestHead, type ResponseHead, type WireRequest } from './http1.js';
 
 export type { WireRequest } from './http1.js';
 
@@ -56,7 +56,6 @@ export function exchange(socket: Socket, req: WireRequest, handlers: WireHandler
   let res: WireResponse | undefined;
   let head: Buffer = Buffer.alloc(0);
   let feed: ((data: Buffer) => void) | undefined;
-  const isHead = req.method === 'HEAD';
 
   const fail = (err: Error): void => {
     if (settled) {
@@ -98,29 +97,23 @@ export function exchange(socket: Socket, req: WireRequest, handlers: WireHandler
     }
     res = new WireResponse(parsed.statusCode, parsed.statusMessage, parsed.headers, socket);
     settled = true;
-    const te = String(parsed.headers['transfer-encoding'] ?? '').toLowerCase();
-    const cl = parsed.headers['content-length'];
-    if (isHead || parsed.statusCode === 204 || parsed.statusCode === 304) {
+    const framing = bodyFraming(req.method, parsed);
+    if (framing.kind === 'none') {
       handlers.response(res);
       finish();
       return;
     }
-    if (te.split(',').some((t) => t.trim() === 'chunked')) {
+    if (framing.kind === 'chunked') {
       const decoder = new ChunkedDecoder(pushBody, finish);
       feed = (data) => decoder.write(data);
-    } else if (cl !== undefined) {
-      let left = Number(cl);
+    } else if (framing.kind === 'length') {
+      let left = framing.length;
       feed = (data) => {
         const take = data.subarray(0, left);
         left -= take.length;
         if (take.length > 0) pushBody(take);
         if (left === 0) finish();
       };
-      if (left === 0) {
-        handlers.response(res);
-        finish();
-        return;
-      }
     } else {
       // Neither: the body is everything until the connection closes.
       feed = pushBody;
