@@ -255,19 +255,20 @@ export class EngineClient {
   /**
    * One request whose whole answer is read, on the pipe transport; undefined when it must go
    * through node:net (a stream body, an abort signal, no pipe transport). Errors before the
-   * answer's head are the connection's (auto-start retries them); statuses are the caller's.
+   * answer's head are the connection's (auto-start retries them unless `retry` is false, as
+   * for `ping`); statuses are the caller's.
    */
-  private whole(method: string, path: string, opts: RequestOptions): Promise<BufferedResponse> | undefined {
+  private whole(method: string, path: string, opts: RequestOptions, retry = true): Promise<BufferedResponse> | undefined {
     const pipe = this.pipe;
     if (pipe === undefined || opts.signal !== undefined || isReadable(opts.body)) return undefined;
     const req = this.wireRequest(method, path, opts, {});
     const head = Buffer.from(requestHead(req), 'latin1');
     const bytes = Buffer.isBuffer(req.body) && req.body.length > 0 ? Buffer.concat([head, req.body]) : head;
-    return this.withRetry(() =>
+    const attempt = () =>
       pipe(this.socketPath, { method, bytes }).catch((e: NodeJS.ErrnoException) => {
         throw e instanceof CutBody ? e : this.connectError(e);
-      }),
-    );
+      });
+    return retry ? this.withRetry(attempt) : attempt();
   }
 
   /** One API call. Resolves once the response headers arrive; throws the daemon's error for status >= 400. */
@@ -314,7 +315,8 @@ export class EngineClient {
   /** `GET /_ping`: true when the daemon answers. */
   async ping(): Promise<boolean> {
     try {
-      const whole = this.whole('GET', '/_ping', { unversioned: true });
+      // Only asks: never starts a daemon (`daemon stop` and the auto-start itself poll with it).
+      const whole = this.whole('GET', '/_ping', { unversioned: true }, false);
       if (whole !== undefined) return (await whole).statusCode === 200;
       const res = await new Promise<EngineResponse>((resolve, reject) => {
         this.send('GET', '/_ping', { unversioned: true }, {}, {

@@ -199,6 +199,20 @@ describe.each(['pipe', 'net'] as const)('EngineClient over the wire, answers rea
     expect(seen).toEqual(['ENOENT']);
   });
 
+  it('pings without starting a daemon: a missing socket is a false, not an auto-start', async () => {
+    let asked = 0;
+    const c = new EngineClient({
+      socketPath: join(dir, 'none.sock'),
+      transport,
+      onConnectError: async () => {
+        asked++;
+        return true;
+      },
+    });
+    expect(await c.ping()).toBe(false);
+    expect(asked).toBe(0);
+  });
+
   it('says the daemon is not running when the socket is missing', async () => {
     const c = new EngineClient({ socketPath: join(dir, 'none.sock'), transport });
     await expect(c.call('GET', '/x')).rejects.toThrow(`Cannot connect to the berth daemon at unix://${join(dir, 'none.sock')}. Is the daemon running?`);
